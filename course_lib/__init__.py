@@ -1,0 +1,38 @@
+"""course_lib: the small library behind the course "Transfer learning, by failure".
+
+One concern per module, each small enough to read top to bottom:
+
+========== ==========================================================
+world      the deterministic generator of the data world
+build      rebuilds ``data/`` bit for bit (``make data``)
+data       loads and verifies the data, splits it, feeds it to torch
+models     the small CNN family, pretrained bases, freezing
+train      ``fit`` (the one training loop) and ``evaluate``
+recipes    named recipes: from scratch, feature extraction, fine-tune
+repro      seeding and the device helper
+plots      learning curves, comparisons, confusion matrices, grids
+lessons    ``lesson_check``: assert a lesson's claim and record it
+exercises  ``check`` / ``hint`` / ``solution`` for the exercises
+envcheck   the set-up check run by ``make lab``
+========== ==========================================================
+
+Submodules load on first use (``course_lib.data`` or ``from course_lib import
+data``), so ``import course_lib`` itself is instant.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("world", "build", "data", "models", "train", "recipes", "repro", "plots",
+               "lessons", "exercises", "envcheck")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'course_lib' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_SUBMODULES))

@@ -1,0 +1,99 @@
+"""Argument checks shared by every public function of ``course_lib``.
+
+Each check raises a ``ValueError`` or ``TypeError`` whose message says three
+things, in the style of scikit-learn: what was wrong, what was received, and
+what to do instead.  Learners read these messages, so they are written for
+people, not for the interpreter.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def check_positive(name, value, *, integer=False, allow_zero=False):
+    """Raise unless ``value`` is a positive number (an int when ``integer``)."""
+    kind = "integer" if integer else "number"
+    ok_type = isinstance(value, numbers.Integral) if integer else isinstance(value, numbers.Real)
+    if isinstance(value, bool) or not ok_type:
+        raise TypeError(f"{name} must be a {kind}, got {value!r} ({type(value).__name__}).")
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = "zero or more" if allow_zero else "greater than zero"
+        hint = ""
+        if name in ("lr", "learning_rate"):
+            hint = " Typical values are 1e-3 for fine-tuning and 1e-2 for training from scratch."
+        raise ValueError(f"{name} must be {bound}, got {value!r}.{hint}")
+    return value
+
+
+def check_fraction(name, value, *, low=0.0, high=1.0, inclusive=False):
+    """Raise unless ``low < value < high`` (or ``<=`` on both ends when ``inclusive``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number between {low} and {high}, got {value!r}.")
+    inside = low <= value <= high if inclusive else low < value < high
+    if not inside:
+        ends = "inclusive" if inclusive else "exclusive"
+        raise ValueError(f"{name} must lie between {low} and {high} ({ends}), got {value!r}.")
+    return value
+
+
+def check_choice(name, value, choices):
+    """Raise unless ``value`` is one of ``choices``; the message lists them."""
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"Unknown {name} {value!r}. Choose one of: {listed}.")
+    return value
+
+
+def check_images(images, *, name="images"):
+    """Check a batch of images shaped (N, H, W) or (N, C, H, W) and return it.
+
+    Accepts NumPy arrays and torch tensors.  Raises when the batch is empty or
+    has the wrong number of dimensions.
+    """
+    shape = tuple(getattr(images, "shape", ()))
+    if len(shape) not in (3, 4):
+        raise ValueError(
+            f"{name} must be a batch of images shaped (N, H, W) or (N, C, H, W), got shape {shape}. "
+            "If you have a single image, add a batch axis with images[None]."
+        )
+    if shape[0] == 0:
+        raise ValueError(f"{name} is empty (0 images). Check the filter or split that produced it.")
+    return images
+
+
+def check_labels(labels, n_classes=None, *, name="labels", n_items=None):
+    """Check a 1-D array of integer class labels and return it as a NumPy array.
+
+    ``n_classes``: labels must lie in ``0 .. n_classes - 1``.
+    ``n_items``: the number of images the labels belong to.
+    """
+    arr = labels.detach().cpu().numpy() if hasattr(labels, "detach") else np.asarray(labels)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one label per item (a 1-D array), got shape {arr.shape}.")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (0 items). Check the filter or split that produced it.")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(
+            f"{name} must hold integer class ids 0, 1, 2, ..., got dtype {arr.dtype}. "
+            "Convert class names to ids first, for example with sklearn.preprocessing.LabelEncoder."
+        )
+    if n_items is not None and arr.size != n_items:
+        raise ValueError(
+            f"{name} has {arr.size} entries but there are {n_items} images: they must match one to one."
+        )
+    if n_classes is not None and (arr.min() < 0 or arr.max() >= n_classes):
+        bad = sorted({int(v) for v in arr if v < 0 or v >= n_classes})[:5]
+        raise ValueError(
+            f"{name} must lie in 0..{n_classes - 1} for a model with {n_classes} classes, "
+            f"found {bad}. Build the model with n_classes={int(arr.max()) + 1} or relabel the data."
+        )
+    return arr
+
+
+def check_same_length(**arrays):
+    """Raise unless every array given has the same length; names them in the message."""
+    lengths = {k: len(v) for k, v in arrays.items() if v is not None}
+    if len(set(lengths.values())) > 1:
+        listed = ", ".join(f"{k}={n}" for k, n in lengths.items())
+        raise ValueError(f"These must have the same length, one entry per item: {listed}.")

@@ -1,0 +1,180 @@
+"""Rebuild the data world and the pretrained bases, bit for bit.
+
+    make data              # = python -m course_lib.build
+    make data-check        # = python -m course_lib.build --check
+
+``build`` regenerates every file in ``data/`` from fixed seeds, trains the base
+models, and writes ``data/MANIFEST.json`` with their SHA-256 checksums.
+``--check`` rebuilds into a temporary folder and compares checksums with the
+committed manifest without touching ``data/``.  The whole run takes a few
+minutes on two CPU cores (see ``data/MODEL_CARD.md``).
+
+Bit-identical rebuilds: the images use only exactly-rounded arithmetic and
+8-bit rounding, so they match on any machine.  The base weights come from
+training with torch on the CPU with a fixed seed and two threads; they match
+on the same CPU type and torch version, and may differ in the last bits
+elsewhere (the checksums then say so; the lessons do not depend on it).
+"""
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import world
+from .data import DOMAINS, MANIFEST, data_dir, sha256
+
+# Every file has its own seed, so changing one file never shifts another.
+SEEDS = dict(scans=1, scans_test=2, photos=3, photos_test=4, clinic=5, clinic_test=6,
+             pretrain_scans=7, pretrain_photos=8, train_scans=9, train_photos=10)
+
+N_SCANS_PER_CLASS = 100          # scans.npz, scans_test.npz: for probing the source task
+N_PHOTOS_PER_CLASS = 100
+CLINIC_SPECIMENS = 80            # per class in clinic.npz, each scanned 3 times
+CLINIC_RENDERS = 3
+CLINIC_TEST_SPECIMENS = 200      # per class in clinic_test.npz, one scan each
+
+# Pretraining: generated in memory, never shipped.  The "famous" base gets more data and more parameters.
+PRETRAIN = {
+    "scans-s": dict(domain="scans", n_per_class=800, arch="small", epochs=30, lr=3e-3),
+    "photos-l": dict(domain="photos", n_per_class=2000, arch="large", epochs=30, lr=3e-3),
+}
+
+
+def _save(path, **arrays):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def build_data(out):
+    """Generate the data files into folder ``out``."""
+    rng = lambda name: np.random.default_rng(SEEDS[name])
+    glyph_names = world.GLYPH_NAMES
+    scan_names = np.array(glyph_names[0:10])
+    clinic_names = np.array(glyph_names[10:15])
+    photo_names = np.array(world.PHOTO_CLASSES)
+    for name in ("scans", "scans_test"):
+        x, y = world.render_scans(world.SOURCE_GLYPHS, N_SCANS_PER_CLASS, rng(name))
+        _save(out / DOMAINS[name]["file"], images=x, labels=y, class_names=scan_names)
+    for name in ("photos", "photos_test"):
+        x, y = world.render_photos(world.PHOTO_CLASSES, N_PHOTOS_PER_CLASS, rng(name))
+        _save(out / DOMAINS[name]["file"], images=x, labels=y, class_names=photo_names)
+    x, y, g, t = world.render_sessions(world.TARGET_GLYPHS, CLINIC_SPECIMENS, CLINIC_RENDERS, rng("clinic"))
+    _save(out / DOMAINS["clinic"]["file"], images=x, labels=y, groups=g, times=t, class_names=clinic_names)
+    x, y, g, t = world.render_sessions(world.TARGET_GLYPHS, CLINIC_TEST_SPECIMENS, 1, rng("clinic_test"))
+    _save(out / DOMAINS["clinic_test"]["file"], images=x, labels=y, groups=g, times=t, class_names=clinic_names)
+
+
+def build_bases(out, log=print):
+    """Pretrain each base on its source domain and save its weights into ``out/bases``.
+
+    Returns ``{base: {source_accuracy, parameters, seconds}}`` measured on the
+    source domain's held-out test file.
+    """
+    import torch
+    from . import models, train
+    from .repro import seed_everything
+
+    report = {}
+    for base, spec in PRETRAIN.items():
+        seed_everything(0, threads=2)
+        t0 = time.perf_counter()
+        if spec["domain"] == "scans":
+            x, y = world.render_scans(world.SOURCE_GLYPHS, spec["n_per_class"],
+                                      np.random.default_rng(SEEDS["pretrain_scans"]))
+        else:
+            x, y = world.render_photos(world.PHOTO_CLASSES, spec["n_per_class"],
+                                       np.random.default_rng(SEEDS["pretrain_photos"]))
+        with np.load(out / DOMAINS[spec["domain"] + "_test"]["file"]) as f:
+            test = (f["images"], f["labels"])
+        model = models.build(spec["arch"], n_classes=10)
+        hist = train.fit(model, (x, y), epochs=spec["epochs"], lr=spec["lr"], batch_size=64,
+                         seed=SEEDS[f"train_{spec['domain']}"], progress=False, label=base)
+        acc = train.evaluate(model, test).accuracy
+        path = out / models.BASES[base]["file"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        models.save_weights(model, path)
+        seconds = time.perf_counter() - t0
+        report[base] = dict(source=spec["domain"], pretrain_images=int(len(y)), epochs=spec["epochs"],
+                            parameters=models.count_parameters(model)["total"],
+                            source_accuracy=round(float(acc), 4), seconds=round(seconds, 1),
+                            torch=torch.__version__)
+        log(f"  {base}: source accuracy {acc:.3f}, {report[base]['parameters']} parameters, {seconds:.0f}s")
+    return report
+
+
+def write_manifest(out, bases_report=None):
+    """Write ``out/MANIFEST.json``; without ``bases_report`` the bases' section is kept as it was."""
+    if bases_report is None:
+        bases_report = json.loads((out / MANIFEST).read_text()).get("bases", {})
+    files = {}
+    for path in sorted(p for p in out.rglob("*.npz")):
+        rel = path.relative_to(out).as_posix()
+        files[rel] = dict(sha256=sha256(path), bytes=path.stat().st_size)
+    manifest = dict(rebuild_command="make data  (python -m course_lib.build)", files=files,
+                    bases={k: {kk: vv for kk, vv in v.items() if kk != "seconds"} for k, v in bases_report.items()})
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
+def build(out, log=print):
+    out = Path(out)
+    t0 = time.perf_counter()
+    log(f"Generating the data world into {out} ...")
+    build_data(out)
+    log(f"  images done in {time.perf_counter() - t0:.0f}s; pretraining the bases ...")
+    report = build_bases(out, log)
+    manifest = write_manifest(out, report)
+    log(f"Done in {time.perf_counter() - t0:.0f}s: {len(manifest['files'])} files, manifest written.")
+    return manifest
+
+
+def compare(manifest, reference):
+    """Lines describing every file whose checksum differs between two manifests."""
+    lines = []
+    for name in sorted(set(manifest["files"]) | set(reference["files"])):
+        a, b = manifest["files"].get(name), reference["files"].get(name)
+        if a is None or b is None or a["sha256"] != b["sha256"]:
+            lines.append(f"{name}: rebuilt {a and a['sha256'][:12]} vs committed {b and b['sha256'][:12]}")
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Rebuild the course's data world and pretrained bases.")
+    parser.add_argument("--check", action="store_true",
+                        help="rebuild into a temporary folder and compare checksums with data/MANIFEST.json")
+    parser.add_argument("--out", type=Path, default=None, help="folder to write (default: data/)")
+    parser.add_argument("--images-only", action="store_true",
+                        help="regenerate the image files only and keep the bases (seconds, for authors)")
+    args = parser.parse_args(argv)
+    if args.images_only:
+        out = args.out or data_dir()
+        build_data(out)
+        write_manifest(out)
+        print(f"Images rebuilt in {out}; bases kept. Run `make data` before committing a change to the bases.")
+        return 0
+    if args.check:
+        reference = json.loads((data_dir() / MANIFEST).read_text())
+        tmp = Path(tempfile.mkdtemp(prefix="course-data-"))
+        try:
+            manifest = build(tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        diff = compare(manifest, reference)
+        if diff:
+            print("Checksums differ from the committed manifest:\n  " + "\n  ".join(diff))
+            return 1
+        print(f"All {len(reference['files'])} rebuilt files match the committed checksums.")
+        return 0
+    build(args.out or data_dir())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,289 @@
+"""Check-your-answer exercises for the notebooks, in the spirit of Kaggle's learntools.
+
+Taught in ``00_welcome_first_transfer``.  A notebook defines an exercise next
+to its question; the learner writes an answer and calls ``.check``.  Whatever
+the answer, the learner gets a line of feedback, never a traceback: a wrong
+answer says why, an answer that cannot be checked says what went wrong, and the
+placeholder ``...`` (or ``None``) gets a nudge to fill it in.
+
+>>> from course_lib.exercises import Exercise, close_to
+>>> q1 = Exercise("demo_chance", close_to(0.1, tol=0.01),
+...               hint="With 10 balanced classes, how often does a random guess hit?",
+...               solution="answer = 1 / 10")
+>>> answer = ...            # the learner replaces the ... with an answer
+>>> q1.check(answer)
+✎ Not answered yet: replace the ... with your answer, run the cell, then check again.
+False
+>>> q1.check(0.5)
+✘ Not yet: 0.5 is too high.
+  Stuck? Call .hint() on this exercise.
+False
+>>> q1.check(1 / 10)
+✔ Correct: 0.1 is within 0.01 of 0.1.
+True
+
+Everything printed is plain text without memory addresses, so notebook output
+stays the same from run to run (the course's notebook tests compare it).
+"""
+
+import math
+import re
+import reprlib
+
+import numpy as np
+
+from ._checks import check_choice, check_positive
+
+_REGISTRY = {}
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_LONG_HEX = re.compile(r"0x[0-9a-fA-F]{8,}")
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlist = _SHORT.maxtuple = 6
+
+CHECK_TIP = ("  Tip: give the kind of value the question asks for (a number, a word in quotes, a list), "
+             "then run the cell again.")
+
+
+def _plain(text):
+    """Remove memory addresses (``<object at 0x7f...>``) so printed output is the same every run."""
+    return _LONG_HEX.sub("0x…", _ADDRESS.sub("", text))
+
+
+def _short(value):
+    """A short, address-free repr of a learner's answer, for messages."""
+    try:
+        return _plain(_SHORT.repr(value))
+    except Exception:  # a repr that fails must not break the feedback
+        return f"a {type(value).__name__}"
+
+
+def _safe_str(exc):
+    try:
+        return str(exc)
+    except Exception:
+        return "(the error has no readable message)"
+
+
+class Exercise:
+    """One question with an automatic check, a hint and a solution.
+
+    Taught in ``00_welcome_first_transfer``.
+
+    Parameters
+    ----------
+    name : str
+        A short id such as ``"q1"``; ``get(name)`` finds the exercise again.
+        Defining an exercise with a name already used replaces the old one,
+        so re-running a notebook cell is fine.
+    check_fn : callable
+        ``check_fn(answer) -> (ok, message)``, or just ``ok``.  It may raise:
+        the learner then sees the error as a line of feedback.  The helpers
+        ``close_to``, ``one_of`` and ``equals`` build common checks.
+    hint, solution : str, optional
+        Printed by ``.hint()`` and ``.solution()``.
+
+    >>> ex = Exercise("demo_lr", one_of(["lower", "smaller"]), hint="Pretrained weights are already good.",
+    ...               solution="answer = 'lower'")
+    >>> ex.check("Lower")
+    ✔ Correct: 'Lower' is right.
+    True
+    >>> ex.hint()
+    Hint: Pretrained weights are already good.
+    >>> ex.solution()
+    Solution:
+    answer = 'lower'
+    >>> ex
+    Exercise('demo_lr'): call .check(answer), .hint() or .solution()
+    """
+
+    def __init__(self, name, check_fn, hint=None, solution=None):
+        if not isinstance(name, str) or not name.strip():
+            raise TypeError(f"name must be a short non-empty string such as 'q1', got {name!r}.")
+        if not callable(check_fn):
+            raise TypeError(
+                f"check_fn must be a function answer -> (ok, message), got {type(check_fn).__name__}. "
+                "Use a helper such as close_to(0.9, tol=0.02), or write your own: "
+                "def check(answer): return answer > 0, 'it must be positive'."
+            )
+        for arg, value in (("hint", hint), ("solution", solution)):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{arg} must be text (a str) or None, got {type(value).__name__}.")
+        self.name = name
+        self.check_fn = check_fn
+        self._hint = hint
+        self._solution = solution
+        self.solved = False
+        _REGISTRY[name] = self
+
+    def check(self, answer):
+        """Print feedback on ``answer`` and return True when it is right; never raises."""
+        if answer is Ellipsis or answer is None:
+            print("✎ Not answered yet: replace the ... with your answer, run the cell, then check again.")
+            return False
+        try:
+            result = self.check_fn(answer)
+            ok, message = result if isinstance(result, tuple) else (result, "")
+            ok = bool(ok)
+            message = "" if message is None else str(message)
+        except Exception as exc:  # the learner gets feedback, not a traceback
+            print(_plain(f"✘ Your answer could not be checked: {type(exc).__name__}: {_safe_str(exc)}"))
+            print(CHECK_TIP)
+            return False
+        if ok:
+            self.solved = True
+            print(_plain(f"✔ Correct: {message or 'well done.'}"))
+            return True
+        print(_plain(f"✘ Not yet: {message or 'that is not the answer, have another go.'}"))
+        if self._hint:
+            print("  Stuck? Call .hint() on this exercise.")
+        return False
+
+    def hint(self):
+        """Print the hint."""
+        print(f"Hint: {self._hint}" if self._hint else
+              "There is no hint for this exercise: re-read the explanation just above it.")
+
+    def solution(self):
+        """Print the solution."""
+        print(f"Solution:\n{self._solution}" if self._solution else
+              "No solution is written down for this exercise yet.")
+
+    def __repr__(self):
+        return f"Exercise({self.name!r}): call .check(answer), .hint() or .solution()"
+
+
+def get(name):
+    """Return the exercise defined with ``name``.
+
+    Taught in ``00_welcome_first_transfer``.
+
+    >>> _ = Exercise("demo_get", equals(3))
+    >>> get("demo_get").check(3)
+    ✔ Correct: 3 is right.
+    True
+    """
+    if not _REGISTRY:
+        raise LookupError(f"No exercise is defined yet, so there is no {name!r}. "
+                          "Define one first: Exercise(name, check_fn, hint, solution).")
+    return _REGISTRY[check_choice("exercise", name, tuple(_REGISTRY))]
+
+
+# --------------------------------------------------------------------------- check helpers
+def _as_number(answer):
+    """The answer as a float, or None when it is not a single number."""
+    if isinstance(answer, (bool, np.bool_, str, bytes)):
+        return None
+    if hasattr(answer, "detach"):  # a torch tensor, e.g. a model's output
+        answer = answer.detach().cpu()
+    try:
+        arr = np.asarray(answer)
+    except Exception:
+        return None
+    if arr.size != 1 or arr.dtype.kind not in "iuf":
+        return None
+    return float(arr.reshape(()))
+
+
+def _same(answer, expected):
+    """Equality for answers: text ignores case and surrounding spaces, arrays compare element-wise."""
+    if isinstance(answer, str) or isinstance(expected, str):
+        return (isinstance(answer, str) and isinstance(expected, str)
+                and answer.strip().casefold() == expected.strip().casefold())
+    arrayish = (list, tuple, np.ndarray)
+    if isinstance(answer, arrayish) or isinstance(expected, arrayish) or hasattr(answer, "detach"):
+        a = np.asarray(answer.detach().cpu() if hasattr(answer, "detach") else answer)
+        b = np.asarray(expected)
+        return a.shape == b.shape and bool(np.array_equal(a, b))
+    return bool(answer == expected)
+
+
+def _kind_mismatch(answer, expected):
+    """A message when the answer is clearly the wrong kind of value, else None."""
+    if isinstance(expected, str) and not isinstance(answer, str):
+        return f"got {_short(answer)}, but the answer is text: write it in quotes, like 'word'."
+    if _as_number(expected) is not None and isinstance(answer, str):
+        return f"got the text {_short(answer)}, but the answer is a number: write it without quotes."
+    return None
+
+
+def close_to(expected, tol=0.01):
+    """Build a check: the answer is a number within ``tol`` of ``expected``.
+
+    Taught in ``00_welcome_first_transfer``.  A wrong answer is told whether
+    it is too high or too low, never the expected value.
+
+    >>> check = close_to(0.75, tol=0.02)
+    >>> check(0.76)
+    (True, '0.76 is within 0.02 of 0.75.')
+    >>> check("0.76")
+    (False, "got the text '0.76', but the answer is a number: write it without quotes.")
+    """
+    if _as_number(expected) is None or not math.isfinite(_as_number(expected)):
+        raise TypeError(f"expected must be a single finite number such as 0.75, got {expected!r}.")
+    check_positive("tol", tol, allow_zero=True)
+    expected, tol = _as_number(expected), float(tol)
+
+    def check(answer):
+        value = _as_number(answer)
+        if value is None:
+            return False, (_kind_mismatch(answer, expected)
+                           or f"got {_short(answer)}, but the answer is a single number.")
+        if not math.isfinite(value):
+            return False, f"got {value}, but the answer is a finite number; check your calculation."
+        if abs(value - expected) <= tol * (1 + 1e-9) + 1e-12:  # 0.76 - 0.75 is 0.010000000000000009 in floats
+            return True, f"{value:g} is within {tol:g} of {expected:g}."
+        return False, f"{value:g} is too {'high' if value > expected else 'low'}."
+
+    return check
+
+
+def one_of(choices):
+    """Build a check: the answer equals any of ``choices`` (text ignores case and spaces).
+
+    Taught in ``00_welcome_first_transfer``.  Use it when several answers are
+    right, for example ``one_of(["lower", "smaller"])``.
+
+    >>> check = one_of(["lower", "smaller"])
+    >>> check(" Smaller")
+    (True, "' Smaller' is right.")
+    >>> check("higher")
+    (False, "'higher' is not the answer we are looking for.")
+    """
+    if isinstance(choices, (str, bytes)) or not isinstance(choices, (list, tuple, set, frozenset)):
+        raise TypeError(f"choices must be a list of accepted answers such as ['a', 'b'], got {choices!r}.")
+    if not choices:
+        raise ValueError("choices is empty, so no answer could ever be right. List the accepted answers.")
+    choices = list(choices)
+
+    def check(answer):
+        if any(_same(answer, c) for c in choices):
+            return True, f"{_short(answer)} is right."
+        mismatch = [_kind_mismatch(answer, c) for c in choices]
+        if all(mismatch):
+            return False, mismatch[0]
+        return False, f"{_short(answer)} is not the answer we are looking for."
+
+    return check
+
+
+def equals(expected):
+    """Build a check: the answer equals ``expected``.
+
+    Taught in ``00_welcome_first_transfer``.  Text ignores case and surrounding
+    spaces; lists and arrays are compared element by element.  For numbers
+    computed with floats, prefer ``close_to``.
+
+    >>> check = equals([2, 0, 1])
+    >>> check((2, 0, 1))
+    (True, '(2, 0, 1) is right.')
+    >>> check([2, 1, 0])
+    (False, '[2, 1, 0] is not the expected answer.')
+    """
+
+    def check(answer):
+        if _same(answer, expected):
+            return True, f"{_short(answer)} is right."
+        return False, _kind_mismatch(answer, expected) or f"{_short(answer)} is not the expected answer."
+
+    return check

@@ -1,0 +1,219 @@
+"""Models: one small CNN family, pretrained bases, freezing and parameter groups.
+
+Taught in ``00_welcome_first_transfer`` (backbone and head, pretrained bases,
+freezing) and used by every notebook after it.
+
+Every model is a :class:`SmallCNN`: a *backbone* of named blocks that turns an
+image into a feature vector, and a *head* (one linear layer) that turns the
+features into class scores.  Transfer learning keeps the backbone of a model
+trained on a source task and puts a fresh head on it for the target task.
+
+>>> from course_lib import models
+>>> model = models.load_base("scans-s", n_classes=5)   # pretrained backbone, new head
+>>> _ = models.freeze(model, "backbone")              # feature extraction
+>>> models.count_parameters(model)
+{'trainable': 325, 'total': 23621}
+"""
+
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._checks import check_choice, check_positive
+
+BLOCKS = ("block1", "block2", "block3")
+PIXEL_MEAN, PIXEL_STD = 0.3, 0.2    # images arrive in 0..1; the model centres them first
+
+
+def conv_block(c_in, c_out, pool=True):
+    """Conv 3x3 -> ReLU (-> max-pool 2x2): the unit the backbone is made of."""
+    layers = [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU()]
+    if pool:
+        layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers)
+
+
+class SmallCNN(nn.Module):
+    """A small CNN split into ``backbone`` (blocks ``block1``..``block3``) and ``head``.
+
+    ``width`` sets the channels of the first block (doubled in each next block),
+    so ``width=16`` has about 24k parameters and ``width=32`` about 94k.
+    Input: images shaped (N, 1, 20, 20) with values in 0..1.
+    """
+
+    def __init__(self, n_classes, width=16):
+        super().__init__()
+        check_positive("n_classes", n_classes, integer=True)
+        check_positive("width", width, integer=True)
+        if n_classes < 2:
+            raise ValueError(f"n_classes must be at least 2 for a classifier, got {n_classes}.")
+        self.n_classes, self.width = n_classes, width
+        self.backbone = nn.Sequential(OrderedDict(
+            block1=conv_block(1, width),
+            block2=conv_block(width, 2 * width),
+            block3=conv_block(2 * width, 4 * width, pool=False),
+            pool=nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()),
+        ))
+        self.head = nn.Linear(4 * width, n_classes)
+        # "channels last" memory layout: same numbers, but pooling runs several times faster on a CPU
+        self.to(memory_format=torch.channels_last)
+
+    @property
+    def n_features(self):
+        return self.head.in_features
+
+    def features(self, x):
+        """The backbone's feature vector for each image: shape (N, n_features)."""
+        x = (_check_input(x) - PIXEL_MEAN) / PIXEL_STD
+        return self.backbone(x.contiguous(memory_format=torch.channels_last))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def _check_input(x):
+    if not torch.is_tensor(x) or x.ndim != 4 or x.shape[1] != 1:
+        shape = tuple(x.shape) if hasattr(x, "shape") else type(x).__name__
+        raise ValueError(
+            f"The model expects a float tensor of images shaped (N, 1, H, W), got {shape}. "
+            "Use course_lib.train.as_tensors(...) or ImageSet.tensors() to convert a dataset."
+        )
+    return x
+
+
+# --------------------------------------------------------------------------- registry
+ARCHITECTURES = {"small": 16, "large": 32}
+
+# Pretrained bases shipped in data/bases/.  Read the model cards in data/MODEL_CARD.md.
+BASES = {
+    "scans-s": dict(file="bases/scans-s.npz", arch="small", source="scans", n_source_classes=10,
+                    summary="small base pretrained on lab scans (near the clinic's target task)"),
+    "photos-l": dict(file="bases/photos-l.npz", arch="large", source="photos", n_source_classes=10,
+                     summary="larger, 'famous' base pretrained on everyday photos (a far domain)"),
+}
+
+
+def build(arch="small", n_classes=10):
+    """A freshly initialised model (for training from scratch).
+
+    ``arch``: ``"small"`` (width 16) or ``"large"`` (width 32).
+    """
+    check_choice("architecture", arch, tuple(ARCHITECTURES))
+    return SmallCNN(n_classes, width=ARCHITECTURES[arch])
+
+
+def load_base(name, n_classes, keep_head=False):
+    """A model whose backbone holds the pretrained weights of base ``name``.
+
+    The head is new and randomly initialised for ``n_classes`` target classes,
+    unless ``keep_head=True`` (then ``n_classes`` must equal the base's number of
+    source classes and the source head is kept, to score the source task).
+    Weights are read as plain arrays after their checksum is verified: no
+    pickled code is ever loaded.
+    """
+    check_choice("base", name, tuple(BASES))
+    info = BASES[name]
+    if keep_head and n_classes != info["n_source_classes"]:
+        raise ValueError(f"keep_head=True needs n_classes={info['n_source_classes']} "
+                         f"(the classes of {info['source']!r}), got {n_classes}.")
+    from .data import data_path  # checks the file and its checksum
+    arrays = np.load(data_path(info["file"]), allow_pickle=False)
+    model = build(info["arch"], n_classes=n_classes if keep_head else info["n_source_classes"])
+    state = {k: torch.from_numpy(arrays[k].copy()) for k in arrays.files}
+    model.load_state_dict(state)
+    if not keep_head:
+        model.head = nn.Linear(model.n_features, n_classes)
+    model.base_name = name
+    return model
+
+
+def save_weights(model, path):
+    """Save a model's weights as plain arrays (``.npz``), the format of the shipped bases."""
+    arrays = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    return Path(path)
+
+
+# --------------------------------------------------------------------------- freezing
+def _parts(model):
+    return {**{b: model.backbone[BLOCKS.index(b)] for b in BLOCKS},
+            "head": model.head, "backbone": model.backbone, "all": model}
+
+
+def _set_trainable(model, parts, flag):
+    if not isinstance(model, SmallCNN):
+        raise TypeError(f"model must be a course SmallCNN, got {type(model).__name__}.")
+    if isinstance(parts, str):
+        parts = [parts]
+    table = _parts(model)
+    for p in parts:
+        check_choice("part", p, tuple(table))
+        for param in table[p].parameters():
+            param.requires_grad = flag
+    return model
+
+
+def freeze(model, parts="backbone"):
+    """Stop training ``parts``: any of "block1", "block2", "block3", "backbone", "head", "all"."""
+    return _set_trainable(model, parts, False)
+
+
+def unfreeze(model, parts="all"):
+    """Train ``parts`` again (same names as :func:`freeze`)."""
+    return _set_trainable(model, parts, True)
+
+
+def freeze_up_to(model, n_trainable_blocks):
+    """Freeze the backbone except its last ``n_trainable_blocks`` blocks (the head stays trainable).
+
+    ``0`` is feature extraction; ``3`` is full fine-tuning.  Taught with gradual
+    unfreezing: thaw one block at a time, from the top.
+    """
+    if not isinstance(n_trainable_blocks, int) or not 0 <= n_trainable_blocks <= len(BLOCKS):
+        raise ValueError(f"n_trainable_blocks must be an integer from 0 to {len(BLOCKS)}, got {n_trainable_blocks!r}.")
+    freeze(model, "backbone")
+    unfreeze(model, "head")
+    for b in BLOCKS[len(BLOCKS) - n_trainable_blocks:]:
+        unfreeze(model, b)
+    return model
+
+
+def trainable_parts(model):
+    """Names of the blocks (and head) that currently have trainable parameters."""
+    table = _parts(model)
+    return [p for p in (*BLOCKS, "head") if any(q.requires_grad for q in table[p].parameters())]
+
+
+def count_parameters(model):
+    """``{'trainable': ..., 'total': ...}`` parameter counts."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {"trainable": trainable, "total": total}
+
+
+def param_groups(model, lr, decay=2.6):
+    """Discriminative learning rates: the head gets ``lr``, each block below it ``decay`` times less.
+
+    Pass the result to ``train.fit(..., param_groups=...)``.  Only trainable
+    parameters are included.  The factor 2.6 per layer comes from ULMFiT
+    (Howard & Ruder, 2018).
+    """
+    check_positive("lr", lr)
+    check_positive("decay", decay)
+    if decay < 1:
+        raise ValueError(f"decay must be at least 1 (lower blocks learn more slowly), got {decay}.")
+    table = _parts(model)
+    groups = []
+    for depth, part in enumerate(("head",) + BLOCKS[::-1]):
+        params = [p for p in table[part].parameters() if p.requires_grad]
+        if params:
+            groups.append({"params": params, "lr": lr / decay ** depth, "name": part})
+    if not groups:
+        raise ValueError("The model has no trainable parameters; unfreeze something first.")
+    return groups

@@ -1,0 +1,63 @@
+"""Reproducibility: one call that seeds everything, and a device helper.
+
+Taught in ``00_welcome_first_transfer``: every notebook starts with
+``seed_everything(SEED)`` so that Restart & Run All gives the same numbers on
+the same machine.
+
+>>> from course_lib.repro import seed_everything, get_device
+>>> seed_everything(0)
+0
+>>> str(get_device(prefer="cpu"))
+'cpu'
+"""
+
+import os
+import random
+
+import numpy as np
+import torch
+
+from ._checks import check_choice
+
+DEFAULT_THREADS = 2
+
+
+def seed_everything(seed, threads=DEFAULT_THREADS):
+    """Seed Python, NumPy and torch, and fix torch's CPU thread count.
+
+    Results on a CPU are bit-identical only for the same machine *and* the same
+    thread count, so the course pins it (two threads: a typical laptop core
+    budget for one notebook).  Returns the seed, for printing.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer such as 0 or 42, got {seed!r}.")
+    if not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}.")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.set_num_threads(min(threads, os.cpu_count() or 1))
+    return seed
+
+
+def get_device(prefer="auto"):
+    """Return the torch device to train on.
+
+    ``prefer="auto"`` picks a CUDA GPU, then Apple silicon (``mps``), then the
+    CPU.  The course is written and tested for the CPU, which is also what
+    ``prefer="cpu"`` forces; on a GPU numbers differ in the last digits.
+    """
+    if isinstance(prefer, torch.device):
+        return prefer
+    check_choice("device preference", prefer, ("auto", "cpu", "cuda", "mps"))
+    if prefer == "cpu":
+        return torch.device("cpu")
+    if prefer in ("auto", "cuda") and torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if prefer in ("auto", "mps") and mps is not None and mps.is_available():
+        return torch.device("mps")
+    if prefer != "auto":
+        raise ValueError(f"No {prefer!r} device is available here; use prefer='auto' or 'cpu'.")
+    return torch.device("cpu")

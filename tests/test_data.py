@@ -1,0 +1,147 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib import data
+
+
+@pytest.fixture
+def data_copy(tmp_path, monkeypatch):
+    """A private copy of data/ that a test may damage."""
+    shutil.copytree(data.data_dir(), tmp_path / "data")
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))
+    data._VERIFIED.clear()
+    yield tmp_path / "data"
+    data._VERIFIED.clear()
+
+
+def test_every_file_matches_the_manifest():
+    results = data.verify_all()
+    assert results, "the manifest lists no files"
+    assert all(ok for _, ok, _ in results), [r for r in results if not r[1]]
+
+
+def test_load_clinic_has_groups_and_times():
+    clinic = data.load("clinic")
+    assert clinic.images.dtype == np.uint8 and clinic.images.shape[1:] == (20, 20)
+    assert clinic.n_classes == 5 and len(clinic.class_names) == 5
+    assert clinic.groups is not None and clinic.times is not None
+    assert np.array_equal(np.sort(clinic.times), np.arange(len(clinic)))
+    # each specimen is scanned several times, in a row
+    _, counts = np.unique(clinic.groups, return_counts=True)
+    assert counts.min() >= 2
+
+
+def test_unknown_domain_names_the_choices():
+    with pytest.raises(ValueError, match="Choose one of: 'scans'"):
+        data.load("xrays")
+
+
+def test_corrupted_file_names_file_and_rebuild_command(data_copy):
+    path = data_copy / "clinic.npz"
+    raw = bytearray(path.read_bytes())
+    raw[-100] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(data.DataFileError) as err:
+        data.load("clinic")
+    assert "clinic.npz" in str(err.value) and "corrupted" in str(err.value)
+    assert "make data" in str(err.value)
+    bad = [name for name, ok, _ in data.verify_all() if not ok]
+    assert bad == ["clinic.npz"]
+
+
+def test_missing_file_names_file_and_rebuild_command(data_copy):
+    (data_copy / "scans.npz").unlink()
+    with pytest.raises(data.DataFileError, match=r"scans\.npz is missing.*make data"):
+        data.load("scans")
+
+
+def test_damaged_manifest_is_reported(data_copy):
+    (data_copy / data.MANIFEST).write_text("{ not json")
+    with pytest.raises(data.DataFileError, match="manifest .* is damaged"):
+        data.load("scans")
+    assert data.verify_all()[0][1] is False
+
+
+def test_take_per_class_gives_exact_counts_from_distinct_specimens():
+    clinic = data.load("clinic")
+    few = clinic.take_per_class(7, seed=3)
+    assert few.class_counts() == [7] * 5
+    assert len(np.unique(few.groups)) == len(few)
+    assert np.array_equal(few.images, clinic.take_per_class(7, seed=3).images)
+    assert not np.array_equal(few.images, clinic.take_per_class(7, seed=4).images)
+
+
+def test_take_per_class_too_many_is_explained():
+    with pytest.raises(ValueError, match="only 80 specimens"):
+        data.load("clinic").take_per_class(81)
+    with pytest.raises(ValueError, match="greater than zero"):
+        data.load("clinic").take_per_class(0)
+
+
+@pytest.mark.parametrize("how", data.SPLITS)
+def test_splits_partition_the_data(how):
+    clinic = data.load("clinic")
+    train, val = data.split(clinic, how=how, test_size=0.25, seed=0)
+    assert len(train) + len(val) == len(clinic)
+    assert abs(len(val) / len(clinic) - 0.25) < 0.05
+    keys = lambda s: {(int(g), int(t)) for g, t in zip(s.groups, s.times)}
+    assert not keys(train) & keys(val)
+
+
+def test_group_split_keeps_groups_whole_and_random_split_does_not():
+    clinic = data.load("clinic")
+    train, val = data.split(clinic, how="group", seed=1)
+    assert not set(train.groups) & set(val.groups)
+    train, val = data.split(clinic, how="random", seed=1)
+    assert set(train.groups) & set(val.groups)
+
+
+def test_time_split_validates_on_the_future():
+    train, val = data.split(data.load("clinic"), how="time", test_size=0.2)
+    assert train.times.max() < val.times.min()
+
+
+def test_split_bad_inputs():
+    scans = data.load("scans")
+    with pytest.raises(ValueError, match="no group ids"):
+        data.split(scans, how="group")
+    with pytest.raises(ValueError, match="no acquisition times"):
+        data.split(scans, how="time")
+    with pytest.raises(ValueError, match="Unknown split 'kfold'"):
+        data.split(scans, how="kfold")
+    with pytest.raises(ValueError, match="test_size must lie between 0.0 and 1.0"):
+        data.split(scans, test_size=1.5)
+    with pytest.raises(TypeError, match="needs an ImageSet"):
+        data.split((scans.images, scans.labels))
+
+
+def test_imageset_validates_inputs():
+    imgs = np.zeros((4, 24, 24), np.uint8)
+    with pytest.raises(ValueError, match="same length"):
+        data.ImageSet(imgs, np.zeros(3, int), ["a", "b"])
+    with pytest.raises(ValueError, match="labels must lie in 0..1"):
+        data.ImageSet(imgs, np.array([0, 1, 2, 0]), ["a", "b"])
+    with pytest.raises(ValueError, match=r"shaped \(N, H, W\)"):
+        data.ImageSet(np.zeros((24, 24), np.uint8), np.zeros(24, int), ["a"])
+    with pytest.raises(ValueError, match="empty"):
+        data.ImageSet(imgs[:0], np.zeros(0, int), ["a"])
+    ds = data.ImageSet(imgs, np.array([0, 1, 1, 0]), ["a", "b"])
+    with pytest.raises(ValueError, match="empty"):
+        ds.subset(np.array([], dtype=int))
+
+
+def test_tensors_and_loader():
+    few = data.load("clinic").take_per_class(4)
+    x, y = few.tensors()
+    assert x.shape == (20, 1, 20, 20) and x.dtype == torch.float32
+    assert 0.0 <= x.min() and x.max() <= 1.0 and y.dtype == torch.int64
+    loader = few.loader(batch_size=8, seed=0)
+    assert loader.num_workers == 0
+    batches = list(loader)
+    assert [len(b[1]) for b in batches] == [8, 8, 4]
+    first = [b[1].tolist() for b in few.loader(batch_size=8, seed=0)]
+    assert first == [b[1].tolist() for b in batches]

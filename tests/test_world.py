@@ -1,0 +1,63 @@
+import json
+
+import numpy as np
+import pytest
+
+from course_lib import build, data, world
+
+
+def test_glyphs_are_distinct_shapes():
+    keys = [world._shape_key(g) for g in world.GLYPHS]
+    assert len(set(keys)) == len(keys) == len(world.GLYPH_NAMES)
+    assert not set(map(world._shape_key, world.SOURCE_GLYPHS)) & set(map(world._shape_key, world.TARGET_GLYPHS))
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes():
+    a, _ = world.render_scans(world.TARGET_GLYPHS, 3, np.random.default_rng(0))
+    b, _ = world.render_scans(world.TARGET_GLYPHS, 3, np.random.default_rng(0))
+    c, _ = world.render_scans(world.TARGET_GLYPHS, 3, np.random.default_rng(1))
+    assert a.tobytes() == b.tobytes() and a.tobytes() != c.tobytes()
+
+
+def test_sessions_drift_brightens_the_film_over_time():
+    x, y, g, t = world.render_sessions(world.TARGET_GLYPHS, 20, 2, np.random.default_rng(0))
+    early, late = x[t < len(t) // 4], x[t >= 3 * len(t) // 4]
+    assert np.median(late) > np.median(early) + 10
+    x0, *_ = world.render_sessions(world.TARGET_GLYPHS, 20, 2, np.random.default_rng(0), drift=0.0)
+    assert abs(np.median(x0[t >= 3 * len(t) // 4]) - np.median(x0[t < len(t) // 4])) < 10
+
+
+def test_renders_of_one_specimen_are_closer_than_other_specimens():
+    x, y, g, t = world.render_sessions(world.TARGET_GLYPHS, 10, 3, np.random.default_rng(0), drift=0.0)
+    f = x.reshape(len(x), -1).astype(float)
+    same = np.mean([np.abs(f[i] - f[i + 1]).mean() for i in range(0, len(f), 3)])
+    other = np.mean([np.abs(f[i] - f[i + 3]).mean() for i in range(0, len(f) - 3, 3)])
+    assert same < other
+
+
+def test_data_files_rebuild_bit_identically(tmp_path):
+    """The images of data/ come back byte for byte from the generator (bases are checked by make data-check)."""
+    build.build_data(tmp_path)
+    manifest = json.loads((data.data_dir() / data.MANIFEST).read_text())
+    for name in data.DOMAINS.values():
+        assert data.sha256(tmp_path / name["file"]) == manifest["files"][name["file"]]["sha256"], name["file"]
+
+
+def test_compare_reports_differences():
+    a = {"files": {"x.npz": {"sha256": "aa"}, "y.npz": {"sha256": "bb"}}}
+    b = {"files": {"x.npz": {"sha256": "aa"}, "y.npz": {"sha256": "cc"}, "z.npz": {"sha256": "dd"}}}
+    lines = build.compare(a, b)
+    assert [line.split(":")[0] for line in lines] == ["y.npz", "z.npz"]
+    assert build.compare(a, a) == []
+
+
+def test_model_card_states_the_manifest_numbers():
+    """data/MODEL_CARD.md quotes each base's accuracy and size; they must match what was built."""
+    card = (data.data_dir() / "MODEL_CARD.md").read_text()
+    bases = json.loads((data.data_dir() / data.MANIFEST).read_text())["bases"]
+    row = lambda label: next(line for line in card.splitlines() if line.startswith(f"| {label}"))
+    assert row("accuracy on its own").split("|")[2:4] == [f" {bases[b]['source_accuracy']:.3f} " for b in ("scans-s", "photos-l")]
+    assert row("parameters").split("|")[2:4] == [f" {bases[b]['parameters']:,} " for b in ("scans-s", "photos-l")]
+    # the 'famous' far base looks better on paper, which is the point of the wrong-domain lesson
+    assert bases["photos-l"]["source_accuracy"] > bases["scans-s"]["source_accuracy"]
+    assert bases["photos-l"]["parameters"] > bases["scans-s"]["parameters"]
