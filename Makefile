@@ -27,7 +27,7 @@ NBVAL_OPTS := --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sani
               --nbval-cell-timeout 300 -p no:cacheprovider
 
 .PHONY: help env check-env lab test test-unit test-notebooks course data data-check \
-        execute execute-all clean distclean
+        execute execute-all clean distclean bench
 
 help:
 	@echo "Usage: make <target> [NB=...] [ARGS=...]"
@@ -40,8 +40,10 @@ help:
 	@echo "  course        run every notebook headless (papermill) into _course_runs/ and"
 	@echo "                  print PASS/FAIL, lesson checks, time and memory per notebook"
 	@echo "                  make course NB=00    make course ARGS=\"-p SEED 3\""
-	@echo "  data          rebuild data/ and verify its checksums"
-	@echo "  data-check    verify the checksums of data/ only"
+	@echo "  bench         every notebook for seeds 0-9: run time, memory, and each lesson check's"
+	@echo "                  pass count and effect; writes docs/BENCHMARKS.md (minutes)"
+	@echo "  data          rebuild data/ bit for bit (images and bases, about 3 min) and its manifest"
+	@echo "  data-check    rebuild into a temporary folder and compare with the committed checksums"
 	@echo "  execute       execute one notebook in place and clean its metadata"
 	@echo "                  make execute NB=notebooks/00_welcome_first_transfer.ipynb  (or NB=00)"
 	@echo "  execute-all   execute every notebook in place"
@@ -111,3 +113,7 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV)
+
+# ---------------------------------------------------------------- benchmark (not a test: minutes)
+bench: env
+	$(RUN) $(PY) tools/bench.py $(foreach n,$(NB),--nb $(n)) $(ARGS)

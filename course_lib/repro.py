@@ -22,13 +22,22 @@ from ._checks import check_choice
 DEFAULT_THREADS = 2
 
 
-def seed_everything(seed, threads=DEFAULT_THREADS):
+def seed_everything(seed, threads=None):
     """Seed Python, NumPy and torch, and fix torch's CPU thread count.
 
     Results on a CPU are bit-identical only for the same machine *and* the same
-    thread count, so the course pins it (two threads: a typical laptop core
-    budget for one notebook).  Returns the seed, for printing.
+    thread count, so the course pins it: two threads (a typical laptop core
+    budget for one notebook), or the value of the environment variable
+    ``COURSE_THREADS``.  On a shared workshop server where many kernels run at
+    once, ``COURSE_THREADS=1`` keeps them from slowing each other down.
+    Returns the seed, for printing.
     """
+    if threads is None:
+        threads = os.environ.get("COURSE_THREADS", DEFAULT_THREADS)
+        try:
+            threads = int(threads)
+        except ValueError:
+            raise ValueError(f"COURSE_THREADS must be a whole number such as 1 or 2, got {threads!r}.") from None
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer such as 0 or 42, got {seed!r}.")
     if not isinstance(threads, int) or threads < 1:

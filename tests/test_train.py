@@ -176,3 +176,15 @@ def test_epochs_to_reach_a_fraction_of_the_best():
         h.epochs_to(1.5)
     with pytest.raises(ValueError, match="train with val="):
         train.History().epochs_to()
+
+
+def test_thread_count_from_the_environment(monkeypatch):
+    monkeypatch.setenv("COURSE_THREADS", "1")
+    repro.seed_everything(0)
+    assert torch.get_num_threads() == 1
+    monkeypatch.setenv("COURSE_THREADS", "two")
+    with pytest.raises(ValueError, match="COURSE_THREADS must be a whole number"):
+        repro.seed_everything(0)
+    monkeypatch.delenv("COURSE_THREADS")
+    repro.seed_everything(0)
+    assert torch.get_num_threads() == min(2, __import__("os").cpu_count())

@@ -113,7 +113,22 @@ def run_one(notebook, out_dir, parameters, timeout):
         "peak_mb": None if result["peak_mb"] is None else round(result["peak_mb"]),
         "error": result["error"],
         "output": str(output),
+        "checks": checks,
     }
+
+
+def lesson_table(results):
+    """Lines of a table with every lesson check of ``results``: notebook, claim, effect, threshold."""
+    rows = [(r["notebook"][:2], c) for r in results for c in r.get("checks", [])]
+    if not rows:
+        return []
+    width = max(len(c["name"]) for _, c in rows)
+    lines = [f"{'nb':<3} {'lesson check':<{width}}  {'effect':>9}  {'needs':>11}  ok"]
+    for nb, c in rows:
+        op = ">=" if c["direction"] == "at_least" else "<="
+        lines.append(f"{nb:<3} {c['name']:<{width}}  {c['effect']:>+9.3f}  {op} {c['threshold']:>8.3f}  "
+                     f"{'yes' if c['passed'] else 'NO'}")
+    return lines
 
 
 def main(argv=None):
@@ -154,6 +169,10 @@ def main(argv=None):
         if r["error"]:
             print(f"    {r['error']}\n    see {r['output']}", flush=True)
 
+    table = lesson_table(results)
+    if table:
+        print("\nLesson checks (the effect each notebook measured, and the margin its claim needs):")
+        print("\n".join(table))
     (out_dir / "summary.json").write_text(json.dumps({"parameters": parameters, "results": results}, indent=1) + "\n")
     failed = [r["notebook"] for r in results if not r["passed"]]
     total = sum(r["seconds"] for r in results)
