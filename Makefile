@@ -24,7 +24,7 @@ EXECUTE_NB = $(if $(filter %.ipynb,$(NB)),$(NB),$(foreach n,$(NB),$(wildcard not
 RUN := COURSE_QUIET=1
 
 NBVAL_OPTS := --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg \
-              --nbval-cell-timeout 300 -p no:cacheprovider
+              --nbval-cell-timeout 900 -p no:cacheprovider
 
 .PHONY: help env check-env lab test test-unit test-notebooks course data data-check \
         execute execute-all clean distclean bench
