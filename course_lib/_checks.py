@@ -20,8 +20,9 @@ def check_positive(name, value, *, integer=False, allow_zero=False):
     if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         bound = "zero or more" if allow_zero else "greater than zero"
         hint = ""
-        if name in ("lr", "learning_rate"):
-            hint = " Typical values are 1e-3 for fine-tuning and 1e-2 for training from scratch."
+        if name in ("lr", "head_lr", "learning_rate"):
+            hint = (" The course trains from scratch at 3e-3 (recipes.LR_SCRATCH), fine-tunes at 3e-4"
+                    " (recipes.LR_FINETUNE) and trains a head alone at 1e-2 (recipes.LR_HEAD).")
         raise ValueError(f"{name} must be {bound}, got {value!r}.{hint}")
     return value
 

@@ -13,13 +13,12 @@ placeholder ``...`` (or ``None``) gets a nudge to fill it in.
 >>> answer = ...            # the learner replaces the ... with an answer
 >>> q1.check(answer)
 ✎ Not answered yet: replace the ... with your answer, run the cell, then check again.
-False
 >>> q1.check(0.5)
 ✘ Not yet: 0.5 is too high.
   Stuck? Call .hint() on this exercise.
-False
 >>> q1.check(1 / 10)
 ✔ Correct: 0.1 is within 0.01 of 0.1.
+>>> q1.solved
 True
 
 Everything printed is plain text without memory addresses, so notebook output
@@ -87,7 +86,6 @@ class Exercise:
     ...               solution="answer = 'lower'")
     >>> ex.check("Lower")
     ✔ Correct: 'Lower' is right.
-    True
     >>> ex.hint()
     Hint: Pretrained weights are already good.
     >>> ex.solution()
@@ -113,11 +111,21 @@ class Exercise:
         self.check_fn = check_fn
         self._hint = hint
         self._solution = solution
-        self.solved = False
+        self.solved = False     # True once any checked answer was right
+        self.last_ok = None     # whether the last checked answer was right
         _REGISTRY[name] = self
 
     def check(self, answer):
-        """Print feedback on ``answer`` and return True when it is right; never raises."""
+        """Print feedback on ``answer``; never raises.
+
+        Returns nothing, so a notebook cell shows only the feedback.  Afterwards
+        ``last_ok`` says whether this answer was right and ``solved`` whether any
+        answer so far was.
+        """
+        self.last_ok = self._verdict(answer)
+        self.solved = self.solved or self.last_ok
+
+    def _verdict(self, answer):
         if answer is Ellipsis or answer is None:
             print("✎ Not answered yet: replace the ... with your answer, run the cell, then check again.")
             return False
@@ -131,7 +139,6 @@ class Exercise:
             print(CHECK_TIP)
             return False
         if ok:
-            self.solved = True
             print(_plain(f"✔ Correct: {message or 'well done.'}"))
             return True
         print(_plain(f"✘ Not yet: {message or 'that is not the answer, have another go.'}"))
@@ -161,7 +168,6 @@ def get(name):
     >>> _ = Exercise("demo_get", equals(3))
     >>> get("demo_get").check(3)
     ✔ Correct: 3 is right.
-    True
     """
     if not _REGISTRY:
         raise LookupError(f"No exercise is defined yet, so there is no {name!r}. "

@@ -20,6 +20,7 @@ Taught in ``00_welcome_first_transfer`` (``fine_tune``, ``train_from_scratch``,
 """
 
 from . import models
+from ._checks import check_positive
 from .train import fit
 
 LR_SCRATCH = 3e-3
@@ -53,6 +54,10 @@ def fine_tune(model, train, val=None, *, head_epochs=20, epochs=20, lr=LR_FINETU
     Returns one History covering both phases; ``history.extra["phase"]`` is 1
     during the head-only epochs and 2 afterwards.
     """
+    for name, value in (("head_epochs", head_epochs), ("epochs", epochs)):
+        check_positive(name, value, integer=True)
+    for name, value in (("lr", lr), ("head_lr", head_lr), ("decay", decay)):
+        check_positive(name, value)
     label = kwargs.pop("label", "fine-tune")
     mark = lambda phase: (lambda model, history: history.record("phase", phase))
     callbacks = list(kwargs.pop("callbacks", ()))

@@ -8,27 +8,35 @@ import bench  # noqa: E402
 import run_course  # noqa: E402
 
 
-def _result(nb, passed, effects, seconds=20.0):
+def _result(nb, passed, effects, seconds=20.0, notebook_seconds=None):
     checks = [dict(name=name, effect=e, threshold=0.1, direction="at_least", passed=e >= 0.1)
               for name, e in effects.items()]
-    return dict(notebook=nb, passed=passed, checks=checks, seconds=seconds, peak_mb=900,
+    return dict(notebook=nb, passed=passed, checks=checks, seconds=seconds, notebook_seconds=notebook_seconds,
+                peak_mb=900,
                 checks_passed=sum(c["passed"] for c in checks), checks_total=len(checks))
 
 
 def test_summarize_counts_passes_and_spreads():
     runs = {("00_a", 0): _result("00_a", True, {"gain": 0.3}, 20.0),
             ("00_a", 1): _result("00_a", True, {"gain": 0.2}, 22.0),
-            ("00_a", 2): _result("00_a", False, {"gain": 0.05}, 24.0)}
+            ("00_a", 2): _result("00_a", False, {"gain": 0.05}, 24.0, notebook_seconds=21.0)}
     nb_rows, check_rows = bench.summarize(runs)
-    assert nb_rows == [dict(notebook="00_a", runs=3, passed=2, seconds_mean=22.0, seconds_max=24.0, peak_mb=900)]
+    # run time: papermill's clock where the run reported it (21.0), else the wall clock
+    assert nb_rows == [dict(notebook="00_a", runs=3, passed=2, seconds_mean=21.0, seconds_max=22.0,
+                            wall_mean=22.0, wall_max=24.0, peak_mb=900)]
     (row,) = check_rows
     assert (row["passed"], row["runs"], row["needs"]) == (2, 3, ">= 0.1")
     assert abs(row["mean"] - 0.55 / 3) < 1e-9 and row["low"] == 0.05 and row["high"] == 0.3
     text = bench.markdown(nb_rows, check_rows, [0, 1, 2], 90)
-    assert "| 00 | gain | 2/3 |" in text and "| 00_a | 2/3 |" in text
+    assert "| 00 | gain | 2/3 |" in text and "| 00_a | 2/3 | 21.0 s (22.0 s) | 22.0 s (24.0 s) | 900 MB |" in text
 
 
 def test_lesson_table_lists_every_check():
     lines = run_course.lesson_table([_result("00_a", True, {"gain": 0.3, "speed": 0.02})])
     assert len(lines) == 3 and lines[1].startswith("00  gain") and lines[2].rstrip().endswith("NO")
     assert run_course.lesson_table([_result("00_a", True, {})]) == []
+
+
+def test_notebook_time_shows_both_clocks():
+    assert run_course.notebook_time(_result("00_a", True, {}, 25.6, 22.1)) == "  22.1 s (25.6 s with the runner)"
+    assert run_course.notebook_time(_result("00_a", True, {}, 25.6)) == "  25.6 s"

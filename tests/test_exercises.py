@@ -10,6 +10,12 @@ from course_lib import exercises
 from course_lib.exercises import Exercise, close_to, equals, get, one_of
 
 
+def verdict(exercise, answer):
+    """Check ``answer`` (which prints feedback and returns nothing); return whether it was right."""
+    assert exercise.check(answer) is None
+    return exercise.last_ok
+
+
 def make(name="t_q", check_fn=None, hint="Think about chance level.", solution="answer = 0.1"):
     return Exercise(name, check_fn or close_to(0.1, tol=0.01), hint=hint, solution=solution)
 
@@ -17,14 +23,14 @@ def make(name="t_q", check_fn=None, hint="Think about chance level.", solution="
 # --------------------------------------------------------------------------- Exercise.check
 def test_correct_answer_prints_a_tick_and_returns_true(capsys):
     ex = make()
-    assert ex.check(0.1) is True
+    assert verdict(ex, 0.1) is True
     assert capsys.readouterr().out == "✔ Correct: 0.1 is within 0.01 of 0.1.\n"
     assert ex.solved
 
 
 def test_wrong_answer_prints_feedback_and_points_to_the_hint(capsys):
     ex = make()
-    assert ex.check(0.5) is False
+    assert verdict(ex, 0.5) is False
     out = capsys.readouterr().out
     assert out == "✘ Not yet: 0.5 is too high.\n  Stuck? Call .hint() on this exercise.\n"
     assert not ex.solved
@@ -39,7 +45,7 @@ def test_wrong_answer_without_hint_does_not_mention_hints(capsys):
 def test_placeholder_answer_gets_a_nudge_and_check_fn_is_not_called(capsys, placeholder):
     calls = []
     ex = make(check_fn=lambda a: calls.append(a) or (True, ""))
-    assert ex.check(placeholder) is False
+    assert verdict(ex, placeholder) is False
     out = capsys.readouterr().out
     assert out.startswith("✎ Not answered yet: replace the ... with your answer")
     assert calls == []
@@ -47,7 +53,7 @@ def test_placeholder_answer_gets_a_nudge_and_check_fn_is_not_called(capsys, plac
 
 def test_check_fn_that_raises_is_reported_not_raised(capsys):
     ex = make(check_fn=lambda answer: (answer / 0 > 1, ""))
-    assert ex.check(3) is False
+    assert verdict(ex, 3) is False
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "✘ Your answer could not be checked: ZeroDivisionError: division by zero"
     assert out[1].startswith("  Tip: give the kind of value the question asks for")
@@ -55,7 +61,7 @@ def test_check_fn_that_raises_is_reported_not_raised(capsys):
 
 def test_check_fn_raising_on_an_odd_answer_is_reported(capsys):
     ex = make(check_fn=lambda answer: (len(answer) == 3, "three items"))
-    assert ex.check(object()) is False
+    assert verdict(ex, object()) is False
     out = capsys.readouterr().out
     assert "could not be checked: TypeError: object of type 'object' has no len()" in out
 
@@ -78,27 +84,27 @@ def test_exception_whose_message_cannot_be_printed_is_still_reported(capsys):
     def check(answer):
         raise Weird()
 
-    assert make(check_fn=check).check(1) is False
+    assert verdict(make(check_fn=check), 1) is False
     assert "could not be checked: Weird: (the error has no readable message)" in capsys.readouterr().out
 
 
 def test_check_fn_may_return_a_bare_bool(capsys):
     ex = make(check_fn=lambda answer: answer > 2)
-    assert ex.check(3) is True
-    assert ex.check(1) is False
+    assert verdict(ex, 3) is True
+    assert verdict(ex, 1) is False
     assert capsys.readouterr().out.splitlines()[:2] == [
         "✔ Correct: well done.", "✘ Not yet: that is not the answer, have another go."]
 
 
 def test_check_fn_returning_the_wrong_shape_is_reported(capsys):
     ex = make(check_fn=lambda answer: (True, "a", "b"))
-    assert ex.check(1) is False
+    assert verdict(ex, 1) is False
     assert "could not be checked: ValueError: too many values to unpack" in capsys.readouterr().out
 
 
 def test_check_fn_returning_an_array_is_reported(capsys):
     ex = make(check_fn=lambda answer: (np.array([True, False]), "elementwise"))
-    assert ex.check(1) is False
+    assert verdict(ex, 1) is False
     assert "could not be checked: ValueError: The truth value of an array" in capsys.readouterr().out
 
 
@@ -114,7 +120,7 @@ def test_stop_button_still_stops_a_check():
                                     "x" * 500, [1, [2, 3]], type("Thing", (), {})()])
 @pytest.mark.parametrize("check_fn", [close_to(1.0, 0.1), equals(3), one_of(["a", 3])])
 def test_no_exception_and_no_memory_address_whatever_the_answer(capsys, answer, check_fn):
-    assert make(check_fn=check_fn).check(answer) in (True, False)
+    assert verdict(make(check_fn=check_fn), answer) in (True, False)
     out = capsys.readouterr().out
     assert out.startswith(("✔", "✘"))
     assert "0x" not in out
@@ -272,3 +278,12 @@ def test_every_public_name_says_where_it_is_taught_and_has_an_example():
     for obj in public:
         assert "Taught in ``00_welcome_first_transfer``" in obj.__doc__, obj.__name__
         assert ">>> " in obj.__doc__, obj.__name__
+
+
+def test_check_shows_only_feedback_and_remembers_a_solved_exercise(capsys):
+    ex = make()
+    assert ex.solved is False and ex.last_ok is None
+    assert ex.check(0.1) is None                 # nothing for the notebook to display after the feedback
+    assert ex.solved and ex.last_ok
+    ex.check(0.5)
+    assert ex.solved and not ex.last_ok          # once solved, it stays solved

@@ -166,3 +166,13 @@ def test_readme_names_the_commands_ci_and_learners_use():
     text = readme.read_text(encoding="utf-8")
     for command in ("make test", "make lab"):
         assert command in text, f"README.md should tell newcomers about `{command}`"
+
+
+def test_every_course_lib_module_is_listed_and_loads_lazily():
+    import course_lib
+
+    files = sorted(p.stem for p in (ROOT / "course_lib").glob("*.py") if not p.stem.startswith("_"))
+    assert sorted(course_lib._SUBMODULES) == files, "add new modules to course_lib._SUBMODULES"
+    for name in files:
+        assert re.search(rf"^{name}\s", course_lib.__doc__, re.M), f"course_lib's docstring table lacks {name}"
+    assert course_lib.leaks.__name__ == "course_lib.leaks"

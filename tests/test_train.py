@@ -43,7 +43,7 @@ def test_frozen_backbone_does_not_change(few):
 def test_bad_arguments_are_explained(few):
     tr, va = few
     m = models.build("small", n_classes=5)
-    with pytest.raises(ValueError, match="lr must be greater than zero.*1e-3"):
+    with pytest.raises(ValueError, match="lr must be greater than zero.*recipes.LR_FINETUNE"):
         train.fit(m, tr, lr=0)
     with pytest.raises(ValueError, match="epochs must be greater than zero"):
         train.fit(m, tr, epochs=0)
@@ -188,3 +188,28 @@ def test_thread_count_from_the_environment(monkeypatch):
     monkeypatch.delenv("COURSE_THREADS")
     repro.seed_everything(0)
     assert torch.get_num_threads() == min(2, __import__("os").cpu_count())
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"head_epochs": 0}, ValueError, "head_epochs must be greater than zero"),
+    ({"epochs": 2.5}, TypeError, "epochs must be a integer"),
+    ({"lr": -3e-4}, ValueError, r"lr must be greater than zero, got -0.0003\. The course .* fine-tunes at 3e-4"),
+    ({"head_lr": 0}, ValueError, "head_lr must be greater than zero"),
+    ({"decay": "fast"}, TypeError, "decay must be a number"),
+])
+def test_fine_tune_recipe_checks_its_arguments_before_training(few, kwargs, error, message):
+    tr, _ = few
+    m = models.load_base("scans-s", n_classes=5)
+    before = [p.detach().clone() for p in m.parameters()]
+    with pytest.raises(error, match=message):
+        recipes.fine_tune(m, tr, **kwargs)
+    assert all(torch.equal(a, b) for a, b in zip(before, m.parameters()))   # nothing was trained
+
+
+def test_fine_tune_recipe_rejects_empty_or_mismatched_data(few):
+    m = models.load_base("scans-s", n_classes=5)
+    x, y = few[0].tensors()
+    with pytest.raises(ValueError, match="(?i)empty|0 images|no images"):
+        recipes.fine_tune(m, (x[:0], y[:0]), head_epochs=1, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="same length.*train images=30, train labels=29"):
+        recipes.fine_tune(m, (x, y[:-1]), head_epochs=1, epochs=1, progress=False)

@@ -1,0 +1,189 @@
+"""course_lib.forgetting: measuring what a fine-tuned model still knows of its source task."""
+
+import doctest
+
+import pytest
+import torch
+
+from course_lib import data, forgetting, models, recipes, repro, train
+
+
+@pytest.fixture(scope="module")
+def few():
+    return data.load("clinic").take_per_class(5, seed=0)
+
+
+@pytest.fixture(scope="module")
+def overwritten(few):
+    """The base fine-tuned hard (every layer, a high rate, many steps): it must have forgotten a lot."""
+    repro.seed_everything(0)
+    model = models.load_base("scans-s", n_classes=5)
+    train.fit(model, few, epochs=40, lr=1e-2, batch_size=8, seed=0, progress=False)
+    return model
+
+
+def _weights(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def _same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+# --------------------------------------------------------------------------- source_accuracy
+def test_untouched_base_scores_its_model_card_accuracy():
+    model = models.load_base("scans-s", n_classes=5)
+    expected = data.read_manifest()["bases"]["scans-s"]["source_accuracy"]
+    assert forgetting.source_accuracy(model) == pytest.approx(expected, abs=2e-3)
+
+
+def test_source_accuracy_falls_after_aggressive_fine_tuning(overwritten):
+    base = forgetting.source_accuracy(models.load_base("scans-s", n_classes=5))
+    assert forgetting.source_accuracy(overwritten) < base - 0.1
+
+
+def test_a_frozen_backbone_forgets_nothing(few):
+    model = models.load_base("scans-s", n_classes=5)
+    before = forgetting.source_accuracy(model)
+    recipes.feature_extract(model, few, epochs=3, progress=False)
+    assert forgetting.source_accuracy(model) == before
+
+
+def test_source_accuracy_leaves_the_model_as_it_was(overwritten):
+    before = _weights(overwritten)
+    overwritten.train()
+    forgetting.source_accuracy(overwritten)
+    assert overwritten.training and _same(before, _weights(overwritten))
+    assert overwritten.head.out_features == 5
+
+
+def test_test_per_class_scores_a_fixed_balanced_subset():
+    model = models.load_base("scans-s", n_classes=5)
+    acc = forgetting.source_accuracy(model, test_per_class=7)
+    assert acc == forgetting.source_accuracy(model, test_per_class=7)
+    assert round(acc * 70) == pytest.approx(acc * 70)       # 7 images x 10 classes
+
+
+def test_source_accuracy_explains_bad_input():
+    with pytest.raises(TypeError, match="course model"):
+        forgetting.source_accuracy(torch.nn.Linear(3, 2))
+    with pytest.raises(ValueError, match="not loaded from a pretrained base"):
+        forgetting.source_accuracy(models.build("small", n_classes=5))
+    with pytest.raises(ValueError, match="Unknown base 'imagenet'"):
+        forgetting.source_accuracy(models.load_base("scans-s", 5), base="imagenet")
+    with pytest.raises(ValueError, match="does not have the shape of base 'photos-l'"):
+        forgetting.source_accuracy(models.load_base("scans-s", 5), base="photos-l")
+    with pytest.raises(ValueError, match="test_per_class must be greater than zero"):
+        forgetting.source_accuracy(models.load_base("scans-s", 5), test_per_class=0)
+
+
+def test_a_model_built_from_scratch_can_name_the_base_to_compare_with():
+    scratch = models.build("small", n_classes=5)
+    assert forgetting.source_accuracy(scratch, base="scans-s") < 0.5   # random features: the old head is lost
+
+
+# --------------------------------------------------------------------------- source_probe_accuracy
+def test_reprobe_of_the_base_reads_the_source_classes():
+    model = models.load_base("scans-s", n_classes=5)
+    assert forgetting.source_probe_accuracy(model) > 0.85
+
+
+def test_reprobe_of_random_features_is_much_worse():
+    repro.seed_everything(0)
+    base = forgetting.source_probe_accuracy(models.load_base("scans-s", n_classes=5), labels_per_class=10)
+    scratch = forgetting.source_probe_accuracy(models.build("small", n_classes=5), source="scans", labels_per_class=10)
+    assert scratch < base - 0.2
+
+
+def test_reprobe_leaves_model_and_random_stream_untouched(overwritten):
+    before = _weights(overwritten)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    forgetting.source_probe_accuracy(overwritten, labels_per_class=5, epochs=2)
+    assert torch.equal(torch.rand(3), expected)
+    assert _same(before, _weights(overwritten))
+    assert all(p.requires_grad for p in overwritten.parameters())   # the copy was frozen, not the model
+
+
+def test_reprobe_is_deterministic_for_a_seed(overwritten):
+    a = forgetting.source_probe_accuracy(overwritten, labels_per_class=5, epochs=5, seed=1)
+    assert a == forgetting.source_probe_accuracy(overwritten, labels_per_class=5, epochs=5, seed=1)
+
+
+def test_reprobe_explains_bad_input():
+    model = models.load_base("scans-s", n_classes=5)
+    with pytest.raises(ValueError, match="Unknown source task 'clinic'"):
+        forgetting.source_probe_accuracy(model, source="clinic")
+    with pytest.raises(ValueError, match="lr must be greater than zero"):
+        forgetting.source_probe_accuracy(model, lr=-1.0)
+    with pytest.raises(TypeError, match="epochs must be a integer"):
+        forgetting.source_probe_accuracy(model, epochs=2.5)
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        forgetting.source_probe_accuracy(model, seed=-1)
+    with pytest.raises(ValueError, match="labels_per_class must be greater than zero"):
+        forgetting.source_probe_accuracy(model, labels_per_class=0)
+    with pytest.raises(ValueError, match="not loaded from a pretrained base"):
+        forgetting.source_probe_accuracy(models.build("small", n_classes=5))
+
+
+# --------------------------------------------------------------------------- track_source
+def test_track_source_records_one_value_per_epoch_and_does_not_change_the_run(few):
+    losses = []
+    for callbacks in ([], [forgetting.track_source(test_per_class=10)]):
+        repro.seed_everything(0)
+        model = models.load_base("scans-s", n_classes=5)
+        hist = train.fit(model, few, epochs=3, lr=3e-3, batch_size=8, seed=0, progress=False, callbacks=callbacks)
+        losses.append(hist.train_loss)
+    assert losses[0] == losses[1]
+    assert len(hist.extra["source_acc"]) == 3
+    assert all(0.0 <= v <= 1.0 for v in hist.extra["source_acc"])
+    assert hist.extra["source_acc"][-1] == forgetting.source_accuracy(model, test_per_class=10)
+
+
+def test_track_source_by_reprobe_and_with_another_name(few):
+    model = models.load_base("scans-s", n_classes=5)
+    cb = forgetting.track_source(how="probe", name="reprobe", labels_per_class=5, epochs=2)
+    hist = recipes.feature_extract(model, few, epochs=2, progress=False, callbacks=[cb])
+    assert len(hist.extra["reprobe"]) == 2 and "source_acc" not in hist.extra
+
+
+def test_track_source_explains_bad_input():
+    with pytest.raises(ValueError, match="Unknown way of measuring the source task 'knn'"):
+        forgetting.track_source(how="knn")
+    with pytest.raises(TypeError, match="unknown option.*labels_per_class.*accepts: base, test_per_class"):
+        forgetting.track_source(how="head", labels_per_class=5)
+    with pytest.raises(ValueError, match="name must be a non-empty string"):
+        forgetting.track_source(name="")
+
+
+# --------------------------------------------------------------------------- block_drift
+def test_block_drift_is_zero_for_the_base_and_positive_after_fine_tuning(overwritten):
+    assert forgetting.block_drift(models.load_base("scans-s", n_classes=5)) == {b: 0.0 for b in models.BLOCKS}
+    drift = forgetting.block_drift(overwritten)
+    assert list(drift) == list(models.BLOCKS)
+    assert all(value > 0.01 for value in drift.values())
+
+
+def test_block_drift_sees_only_the_blocks_that_trained(few):
+    model = models.load_base("scans-s", n_classes=5)
+    models.freeze_up_to(model, 1)                 # only block3 and the head train
+    train.fit(model, few, epochs=3, lr=3e-3, batch_size=8, seed=0, progress=False)
+    drift = forgetting.block_drift(model)
+    assert drift["block1"] == drift["block2"] == 0.0 and drift["block3"] > 0
+
+
+def test_block_drift_explains_bad_input():
+    with pytest.raises(TypeError, match="course model"):
+        forgetting.block_drift("scans-s")
+    with pytest.raises(ValueError, match="does not have the shape of base 'photos-l'"):
+        forgetting.block_drift(models.load_base("scans-s", 5), base="photos-l")
+
+
+# --------------------------------------------------------------------------- docs
+def test_docstring_examples_run_and_name_the_notebook():
+    result = doctest.testmod(forgetting, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
+    assert "Taught in ``02_too_high_learning_rate``" in forgetting.__doc__
+    for name in forgetting.__all__:
+        assert "02_too_high_learning_rate" in getattr(forgetting, name).__doc__
