@@ -9,9 +9,11 @@ data       loads and verifies the data, splits it, feeds it to torch
 models     the small CNN family, pretrained bases, freezing
 train      ``fit`` (the one training loop) and ``evaluate``
 recipes    named recipes: from scratch, feature extraction, fine-tune
+domains    how far a target sits from a base's source; rank bases (notebook 04)
 leaks      leaks between splits: make them, then find them (notebook 01)
 forgetting how much of its source task a fine-tuned base keeps (notebook 02)
 imbalance  skewed classes, class weights, logit adjustment (notebook 03)
+compare    did transfer help? a per-seed verdict against the control (notebook 07)
 repro      seeding and the device helper
 plots      learning curves, comparisons, confusion matrices, grids
 lessons    ``lesson_check``: assert a lesson's claim and record it
@@ -28,7 +30,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = ("world", "build", "data", "models", "train", "recipes", "leaks", "forgetting", "imbalance",
-               "repro", "plots", "lessons", "exercises", "envcheck")
+               "domains", "compare", "repro", "plots", "lessons", "exercises", "envcheck")
 
 
 def __getattr__(name):
