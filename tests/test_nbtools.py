@@ -82,6 +82,16 @@ def test_py2nb_writes_a_valid_notebook_with_stable_ids(tmp_path):
     assert again.cells[1].metadata.tags == ["parameters"]
 
 
+def test_nb2py_round_trips_every_committed_notebook(tmp_path):
+    for path in sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(str(path), as_version=4)
+        script = tmp_path / (path.stem + ".py")
+        nbtools.nb2py(path, script)
+        rebuilt = nbtools.py2nb(script, tmp_path / path.name)
+        assert [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in rebuilt.cells] == \
+               [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in nb.cells], path.name
+
+
 # ------------------------------------------------------------------ check and clean
 def executed(script=SCRIPT, name="01_tiny.ipynb"):
     """A notebook built from ``script`` that looks executed in order, with no outputs."""

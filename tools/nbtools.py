@@ -135,6 +135,30 @@ def py2nb(src, dest):
     return nb
 
 
+def to_percent(nb):
+    """The percent-format script of a notebook's sources and tags (outputs are left out): py2nb's inverse."""
+    lines = []
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        header = "# %% [markdown]" if cell.cell_type == "markdown" else "# %%"
+        lines.append(header + (f" tags={json.dumps(tags)}" if tags else ""))
+        if cell.cell_type == "markdown":
+            lines += [f"# {line}" if line else "#" for line in cell.source.split("\n")]
+        else:
+            lines += cell.source.split("\n")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def nb2py(src, dest):
+    """Write the percent-format script of notebook ``src`` to ``dest`` (to go on editing it as a script)."""
+    import nbformat
+
+    nb = nbformat.read(str(src), as_version=4)
+    Path(dest).write_text(to_percent(nb), encoding="utf-8")
+    print(f"wrote {dest} ({len(nb.cells)} cells)")
+
+
 # --------------------------------------------------------------------------- clean
 def clean_notebook(nb):
     """Strip what changes between runs and machines; keep sources, outputs and cell tags."""
@@ -286,6 +310,9 @@ def main(argv=None):
     p = sub.add_parser("py2nb", help="convert a percent-format .py script to a notebook")
     p.add_argument("src")
     p.add_argument("dest")
+    p = sub.add_parser("nb2py", help="write a notebook's sources and tags as a percent-format .py script")
+    p.add_argument("src")
+    p.add_argument("dest")
     for name, text in (("execute", "execute notebooks in place, then clean them"),
                        ("clean", "strip volatile metadata"),
                        ("check", "verify the notebook contract")):
@@ -301,6 +328,10 @@ def main(argv=None):
         except ValueError as err:
             print(f"{args.src}: {err}", file=sys.stderr)
             return 1
+        return 0
+
+    if args.command == "nb2py":
+        nb2py(args.src, args.dest)
         return 0
 
     status = 0
