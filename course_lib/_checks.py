@@ -63,6 +63,54 @@ def check_images(images, *, name="images"):
     return images
 
 
+def check_seed(seed, *, name="seed"):
+    """Raise unless ``seed`` is a non-negative integer; return it as an int."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"{name} must be a non-negative integer such as 0 or 42, got {seed!r}.")
+    return int(seed)
+
+
+def is_imageset(obj):
+    """True for a course ``ImageSet`` (or anything shaped like one)."""
+    return all(hasattr(obj, a) for a in ("images", "labels", "class_names", "subset"))
+
+
+def check_imageset(dataset, where):
+    """Raise unless ``dataset`` is an ImageSet; ``where`` names the function that needs it."""
+    if not is_imageset(dataset):
+        raise TypeError(f"{where} needs an ImageSet (from course_lib.data.load or data.ImageSet(...)), "
+                        f"got {type(dataset).__name__}.")
+    return dataset
+
+
+def as_gray_images(images, *, name="images"):
+    """A batch of grayscale images as a NumPy array (N, H, W), from an ImageSet, an array or a tensor.
+
+    (N, 1, H, W), the shape models take, is accepted too.  Raises when the
+    input is not images, has the wrong shape, or is empty.
+    """
+    x = images.images if is_imageset(images) else images
+    if hasattr(x, "detach"):                          # torch tensor
+        x = x.detach().cpu().numpy()
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be an ImageSet (from course_lib.data) or an array of images shaped "
+                        f"(N, H, W), got {type(images).__name__}.")
+    if x.ndim == 4 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 3:
+        raise ValueError(f"{name} must be a batch of grayscale images shaped (N, H, W) or (N, 1, H, W), "
+                         f"got shape {x.shape}. For a single image add a batch axis with images[None].")
+    if len(x) == 0:
+        raise ValueError(f"{name} is empty (0 images): there is nothing to compare. "
+                         "Check the split or filter that produced it.")
+    return x
+
+
+def unit_float(images):
+    """Images as float64 in 0..1 (uint8 pixels are divided by 255, other types kept as they are)."""
+    return images.astype(np.float64) / 255.0 if images.dtype == np.uint8 else images.astype(np.float64)
+
+
 def check_labels(labels, n_classes=None, *, name="labels", n_items=None):
     """Check a 1-D array of integer class labels and return it as a NumPy array.
 

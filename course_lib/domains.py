@@ -29,6 +29,7 @@ import numbers
 import numpy as np
 
 from . import models
+from ._checks import as_gray_images, unit_float
 
 __all__ = ["frechet_distance", "pixel_distance", "feature_distance", "rank_bases"]
 
@@ -37,20 +38,11 @@ N_IMAGES = 500      # images drawn from each side: enough for a stable estimate,
 
 def _images(what, images):
     """``images`` (ImageSet, array or tensor) as a float64 array (N, H, W) in 0..1."""
-    x = images.images if hasattr(images, "images") else images
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{what} must be an ImageSet or an array of images shaped (N, H, W); "
-                        f"got {type(images).__name__}.")
-    if x.ndim == 4 and x.shape[1] == 1:
-        x = x[:, 0]
-    if x.ndim != 3:
-        raise ValueError(f"{what} must be grayscale images shaped (N, H, W) or (N, 1, H, W), got shape {x.shape}.")
+    x = as_gray_images(images, name=what)
     if len(x) < 3:
         raise ValueError(f"{what} has {len(x)} images; a distance between two data sets needs at least 3 of "
                          "each (a few hundred give a stable number).")
-    return x.astype(np.float64) / 255.0 if x.dtype == np.uint8 else x.astype(np.float64)
+    return unit_float(x)
 
 
 def _sample(x, n, seed):
@@ -124,16 +116,11 @@ def _base_model(base):
     return name, base
 
 
-def _features(model, x):
+def _embed(model, x):
     import torch
 
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        out = np.concatenate([model.features(torch.from_numpy(x[i:i + 500]).float()[:, None]).numpy()
-                              for i in range(0, len(x), 500)])
-    model.train(was_training)
-    return out.astype(np.float64)
+    from .train import _features
+    return _features(model, torch.from_numpy(x).float()[:, None]).numpy().astype(np.float64)
 
 
 def feature_distance(base, target, source=None, n=N_IMAGES, seed=0):
@@ -171,7 +158,7 @@ def feature_distance(base, target, source=None, n=N_IMAGES, seed=0):
     if xs.shape[1:] != xt.shape[1:]:
         raise ValueError(f"source images are {xs.shape[1]}x{xs.shape[2]} but target images are "
                          f"{xt.shape[1]}x{xt.shape[2]}: resize them to the size the base was trained on.")
-    fs, ft = _features(model, xs), _features(model, xt)
+    fs, ft = _embed(model, xs), _embed(model, xt)
     return frechet_distance(fs, ft) / float(np.trace(np.cov(fs, rowvar=False)))
 
 

@@ -43,7 +43,7 @@ import torch
 from torch import nn
 
 from . import models
-from ._checks import check_choice, check_positive
+from ._checks import check_choice, check_positive, check_seed
 
 __all__ = ["source_accuracy", "source_probe_accuracy", "track_source", "block_drift"]
 
@@ -106,16 +106,10 @@ def _source_model(base):
 
 
 @torch.no_grad()
-def _accuracy(model, head, x, y, batch_size=1000):
+def _accuracy(model, head, x, y):
     """Accuracy of ``head(model.features(x))``, in eval mode, leaving the model's mode as it was."""
-    was_training = model.training
-    model.eval()
-    try:
-        hits = sum(int((head(model.features(x[i:i + batch_size])).argmax(1) == y[i:i + batch_size]).sum())
-                   for i in range(0, len(x), batch_size))
-    finally:
-        model.train(was_training)
-    return round(hits / len(y), 6)
+    from .train import _features
+    return round(int((head(_features(model, x)).argmax(1) == y).sum()) / len(y), 6)
 
 
 # --------------------------------------------------------------------------- the two measures
@@ -189,19 +183,18 @@ def source_probe_accuracy(model, source=None, *, labels_per_class=None, epochs=2
     check_positive("lr", lr)
     check_positive("epochs", epochs, integer=True)
     check_positive("batch_size", batch_size, integer=True)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer such as 0, got {seed!r}.")
+    seed = check_seed(seed)
     x, y = _first_per_class(*_tensors(source), labels_per_class, "labels_per_class")
     xt, yt = _tensors(f"{source}_test")
     n_classes = int(y.max()) + 1
 
     probe = copy.deepcopy(model)
     with torch.random.fork_rng(devices=[]):        # leave the notebook's random stream untouched
-        torch.manual_seed(int(seed))
+        torch.manual_seed(seed)
         probe.head = nn.Linear(probe.n_features, n_classes)
     models.freeze(probe, "backbone")
     models.unfreeze(probe, "head")
-    fit(probe, (x, y), epochs=epochs, lr=lr, batch_size=batch_size, seed=int(seed), progress=False,
+    fit(probe, (x, y), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, progress=False,
         label=f"re-probe of {source}")
     return _accuracy(probe, probe.head, xt, yt)
 

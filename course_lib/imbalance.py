@@ -35,7 +35,8 @@ import numbers
 
 import numpy as np
 
-from ._checks import check_choice, check_fraction, check_labels, check_positive
+from ._checks import (check_choice, check_fraction, check_imageset, check_labels, check_positive,
+                      check_seed)
 
 __all__ = ["one_vs_rest", "make_imbalanced", "oversample", "class_counts", "class_prior", "class_weights",
            "logit_adjust", "logit_adjusted", "majority_baseline", "precision_recall_plot", "load_digits_imageset"]
@@ -44,16 +45,6 @@ WEIGHT_KINDS = ("inverse", "sqrt", "effective")
 
 
 # --------------------------------------------------------------------------- building skewed data
-def _is_imageset(obj):
-    return all(hasattr(obj, a) for a in ("images", "labels", "class_names", "subset"))
-
-
-def _check_imageset(dataset, where):
-    if not _is_imageset(dataset):
-        raise TypeError(f"{where} needs an ImageSet (from course_lib.data.load or data.ImageSet(...)), "
-                        f"got {type(dataset).__name__}.")
-
-
 def _class_id(dataset, cls):
     """A class given by id or by name, as an id; unknown classes get a message listing the valid ones."""
     names = list(dataset.class_names)
@@ -91,7 +82,7 @@ def one_vs_rest(dataset, positive, name=None):
     >>> screen.class_names, screen.class_counts()
     (['other', 'flag'], [800, 200])
     """
-    _check_imageset(dataset, "one_vs_rest")
+    check_imageset(dataset, "one_vs_rest")
     pos = _class_id(dataset, positive)
     pos_name = str(dataset.class_names[pos])
     labels = (np.asarray(dataset.labels) == pos).astype(np.int64)
@@ -131,10 +122,9 @@ def make_imbalanced(dataset, minority, fraction, seed=0, name=None):
     >>> make_imbalanced(clinic, ["knee", "flag"], fraction=0.02, seed=0).class_counts()
     [200, 200, 200, 12, 12]
     """
-    _check_imageset(dataset, "make_imbalanced")
+    check_imageset(dataset, "make_imbalanced")
     ids = _class_ids(dataset, minority)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer such as 0 or 42, got {seed!r}.")
+    check_seed(seed)
     try:
         check_fraction("fraction", fraction)
     except ValueError as err:
@@ -184,7 +174,7 @@ def oversample(dataset, seed=0, name=None):
     >>> oversample(skewed, seed=0).class_counts()
     [800, 800]
     """
-    _check_imageset(dataset, "oversample")
+    check_imageset(dataset, "oversample")
     counts = np.bincount(np.asarray(dataset.labels), minlength=len(dataset.class_names))
     if (counts == 0).any():
         empty = [str(dataset.class_names[i]) for i in np.flatnonzero(counts == 0)]
@@ -370,7 +360,7 @@ def majority_baseline(train, test):
     from .train import Evaluation
 
     for what, ds in (("train", train), ("test", test)):
-        _check_imageset(ds, f"majority_baseline ({what})")
+        check_imageset(ds, f"majority_baseline ({what})")
     n_classes = len(train.class_names)
     if list(test.class_names) != list(train.class_names):
         raise ValueError(f"train has classes {list(train.class_names)} but test has {list(test.class_names)}: "

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_positive
+from ._checks import as_gray_images, check_imageset, check_positive, is_imageset, unit_float
 
 __all__ = ["DEFAULT_THRESHOLD", "LeakReport", "find_leaks", "calibrate_threshold", "pairwise_distances",
            "augmented_copies"]
@@ -68,27 +68,11 @@ MAX_SHIFT = 4              # pixels; the largest shift find_leaks looks through
 # --------------------------------------------------------------------------- inputs
 def _as_image_array(images, name):
     """``(raw array, float64 array (N, H, W) in 0..1, ImageSet or None)`` from an ImageSet, array or tensor."""
-    dataset = images if hasattr(images, "images") and hasattr(images, "subset") else None
-    x = dataset.images if dataset is not None else images
-    if hasattr(x, "detach"):                          # torch tensor
-        x = x.detach().cpu().numpy()
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be an ImageSet (from course_lib.data) or an array of images shaped "
-                        f"(N, H, W), got {type(images).__name__}.")
-    if x.ndim == 4 and x.shape[1] == 1:               # (N, 1, H, W), as models take them
-        x = x[:, 0]
-    if x.ndim != 3:
-        raise ValueError(f"{name} must be a batch of grayscale images shaped (N, H, W) or (N, 1, H, W), "
-                         f"got shape {x.shape}. For a single image add a batch axis with images[None].")
-    if len(x) == 0:
-        raise ValueError(f"{name} is empty (0 images): there is nothing to compare. "
-                         "Check the split or filter that produced it.")
-    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
-        raise TypeError(f"{name} must hold numbers (pixel values), got dtype {x.dtype}.")
-    raw = np.ascontiguousarray(x)
+    raw = np.ascontiguousarray(as_gray_images(images, name=name))
+    if not (np.issubdtype(raw.dtype, np.number) or raw.dtype == bool):
+        raise TypeError(f"{name} must hold numbers (pixel values), got dtype {raw.dtype}.")
     # float64 throughout: the distances then print the same on every machine
-    scaled = raw.astype(np.float64) / 255.0 if raw.dtype == np.uint8 else raw.astype(np.float64)
-    return raw, scaled, dataset
+    return raw, unit_float(raw), (images if is_imageset(images) else None)
 
 
 def _hashes(raw):
@@ -165,14 +149,9 @@ def _feature_vectors(features, xa, xb):
                   for f in features)
     elif hasattr(features, "features") and callable(features.features):      # a course model
         import torch
-        model = features
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
-            fa, fb = (np.concatenate([model.features(torch.from_numpy(x[i:i + 512])[:, None]).numpy()
-                                      for i in range(0, len(x), 512)]).astype(np.float64)
-                      for x in (xa.astype(np.float32), xb.astype(np.float32)))
-        model.train(was_training)
+        from .train import _features
+        fa, fb = (_features(features, torch.from_numpy(x.astype(np.float32))[:, None]).numpy().astype(np.float64)
+                  for x in (xa, xb))
     elif callable(features):
         fa, fb = (np.asarray(_to_numpy(features(x.astype(np.float32))), dtype=np.float64) for x in (xa, xb))
     else:
@@ -395,8 +374,7 @@ def augmented_copies(dataset, copies=4, seed=0, shift=2, jitter=0.1, noise=0.1):
     >>> len(few), len(aug), aug.groups[:6].tolist()
     (10, 30, [0, 0, 0, 1, 1, 1])
     """
-    if not (hasattr(dataset, "images") and hasattr(dataset, "subset")):
-        raise TypeError(f"augmented_copies needs an ImageSet (from course_lib.data), got {type(dataset).__name__}.")
+    check_imageset(dataset, "augmented_copies")
     check_positive("copies", copies, integer=True)
     check_positive("shift", shift, integer=True, allow_zero=True)
     check_positive("jitter", jitter, allow_zero=True)

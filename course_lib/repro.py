@@ -17,7 +17,7 @@ import random
 import numpy as np
 import torch
 
-from ._checks import check_choice
+from ._checks import check_choice, check_seed
 
 DEFAULT_THREADS = 2
 
@@ -38,11 +38,9 @@ def seed_everything(seed, threads=None):
             threads = int(threads)
         except ValueError:
             raise ValueError(f"COURSE_THREADS must be a whole number such as 1 or 2, got {threads!r}.") from None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer such as 0 or 42, got {seed!r}.")
+    seed = check_seed(seed)
     if not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a positive integer, got {threads!r}.")
-    seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -329,11 +329,19 @@ def _backbone_frozen(model):
 
 
 @torch.no_grad()
-def _features(model, x, device, batch_size=512):
+def _features(model, x, device="cpu", batch_size=512):
+    """The backbone's features of ``x`` (a float tensor (N, 1, H, W)), in eval mode, in batches.
+
+    Used by ``fit`` (frozen backbone: features computed once) and by the
+    diagnostics of ``leaks``, ``forgetting`` and ``domains``.  The model's
+    train/eval mode is left as it was.
+    """
+    was_training = model.training
     model.eval()
-    feats = torch.cat([model.features(x[i:i + batch_size].to(device)) for i in range(0, len(x), batch_size)])
-    model.train()
-    return feats
+    try:
+        return torch.cat([model.features(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+    finally:
+        model.train(was_training)
 
 
 def _progress(epochs, label, show):

@@ -213,3 +213,13 @@ def test_fine_tune_recipe_rejects_empty_or_mismatched_data(few):
         recipes.fine_tune(m, (x[:0], y[:0]), head_epochs=1, epochs=1, progress=False)
     with pytest.raises(ValueError, match="same length.*train images=30, train labels=29"):
         recipes.fine_tune(m, (x, y[:-1]), head_epochs=1, epochs=1, progress=False)
+
+
+def test_feature_helper_leaves_the_model_mode_as_it_was(few):
+    """train._features (shared by fit, leaks, forgetting and domains) restores train/eval mode."""
+    m = models.load_base("scans-s", n_classes=5)
+    x, _ = few[0].tensors()
+    for mode in (True, False):
+        m.train(mode)
+        feats = train._features(m, x)
+        assert m.training is mode and feats.shape == (len(x), m.n_features)
