@@ -40,3 +40,17 @@ def test_lesson_table_lists_every_check():
 def test_notebook_time_shows_both_clocks():
     assert run_course.notebook_time(_result("00_a", True, {}, 25.6, 22.1)) == "  22.1 s (25.6 s with the runner)"
     assert run_course.notebook_time(_result("00_a", True, {}, 25.6)) == "  25.6 s"
+
+
+def test_merge_keeps_the_rows_of_notebooks_not_run_again():
+    old = bench.markdown(*bench.summarize({("00_a", 0): _result("00_a", True, {"gain": 0.3}),
+                                           ("01_b", 0): _result("01_b", True, {"leak": 0.2})}), [0], 60)
+    new = bench.markdown(*bench.summarize({("01_b", 0): _result("01_b", False, {"leak": 0.05}),
+                                           ("02_c", 0): _result("02_c", True, {"fix": 0.4})}), [0], None)
+    text = bench.merge(old, new, ["01_b", "02_c"])
+    assert "| 00 | gain | 1/1 |" in text            # kept from the old table
+    assert "| 01 | leak | 0/1 |" in text and "| 01 | leak | 1/1 |" not in text   # replaced
+    assert "| 02 | fix | 1/1 |" in text             # added
+    assert text.index("| 00_a |") < text.index("| 01_b |") < text.index("| 02_c |")
+    assert text.index("| 00 | gain") < text.index("| 01 | leak") < text.index("| 02 | fix")
+    assert "latest run" in text and "minutes in all" not in text

@@ -4,6 +4,7 @@
     python tools/bench.py                 # all notebooks, seeds 0..9   (make bench)
     python tools/bench.py --nb 00 --seeds 3
     python tools/bench.py --no-write      # print the table only
+    python tools/bench.py --nb 05 --merge # re-run one notebook; keep the other notebooks' rows
 
 For each notebook it records the run time and peak memory of every run, and for
 each lesson check how many seeds passed it and the mean, spread and range of the
@@ -12,6 +13,7 @@ committed docs/BENCHMARKS.md is its evidence that every lesson holds for any see
 """
 
 import argparse
+import fcntl
 import platform
 import statistics
 import sys
@@ -57,7 +59,8 @@ def markdown(nb_rows, check_rows, seeds, seconds):
         "",
         f"Made by `make bench` (`tools/bench.py`): every notebook run headless with papermill for seeds "
         f"{seeds[0]}-{seeds[-1]}, on {platform.machine()} with 2 torch threads, Python {platform.python_version()}; "
-        f"{seconds / 60:.0f} minutes in all.",
+        + (f"{seconds / 60:.0f} minutes in all." if seconds is not None else
+         "each notebook's rows come from its latest run (`tools/bench.py --nb NN --merge`)."),
         "",
         "## Notebooks",
         "",
@@ -81,12 +84,50 @@ def markdown(nb_rows, check_rows, seeds, seconds):
     return "\n".join(lines) + "\n"
 
 
+def _notebook_of(row):
+    """The notebook a table row of BENCHMARKS.md belongs to (its first cell), or None for other lines."""
+    if not row.startswith("| ") or row.startswith("| notebook ") or row.startswith("|---"):
+        return None
+    return row[2:].split(" |", 1)[0].strip()
+
+
+def merge(old_text, new_text, notebooks):
+    """``new_text`` with the table rows of every notebook *not* in ``notebooks`` kept from ``old_text``.
+
+    ``make bench NB=05 ARGS=--merge`` re-runs one notebook without throwing away the
+    measurements of the others.  Rows are matched by their first cell: the notebook's
+    name in the run-time table, its two-digit number in the lesson-check table.
+    """
+    prefixes = {nb[:2] for nb in notebooks}
+    old_sections = old_text.split("## Lesson checks")
+    new_sections = new_text.split("## Lesson checks")
+    if len(old_sections) != 2 or len(new_sections) != 2:
+        return new_text
+    merged = []
+    for old, new in zip(old_sections, new_sections):
+        kept = [r for r in old.splitlines() if _notebook_of(r) and _notebook_of(r)[:2] not in prefixes]
+        lines = new.splitlines()
+        rows = [r for r in lines if _notebook_of(r)]
+        others = [r for r in lines if not _notebook_of(r)]
+        if not rows:
+            merged.append(new)
+            continue
+        at = lines.index(rows[0])
+        everything = sorted(kept + rows, key=lambda r: _notebook_of(r)[:2])   # stable: check order kept
+        head = [r for r in others if lines.index(r) < at]
+        tail = [r for r in others if lines.index(r) > at]
+        merged.append("\n".join(head + everything + tail) + ("\n" if new.endswith("\n") else ""))
+    return "## Lesson checks".join(merged)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nb", action="append", default=[], metavar="PREFIX", help="only these notebooks")
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
     parser.add_argument("--out", default=str(ROOT / "_course_runs" / "bench"), help="executed copies")
     parser.add_argument("--no-write", action="store_true", help="do not write docs/BENCHMARKS.md")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the rows of the notebooks not run this time (with --nb)")
     args = parser.parse_args(argv)
     notebooks = find_notebooks(ROOT / "notebooks", args.nb)
     if not notebooks:
@@ -108,7 +149,13 @@ def main(argv=None):
     if not args.no_write:
         path = ROOT / "docs" / "BENCHMARKS.md"
         path.parent.mkdir(exist_ok=True)
-        path.write_text(text)
+        with open(path.with_suffix(".lock"), "w") as lock:     # several benches may finish at once
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if args.merge and path.exists():
+                text = merge(path.read_text(), markdown(nb_rows, check_rows, seeds, None),
+                             [nb.stem for nb in notebooks])
+            path.write_text(text)
+        path.with_suffix(".lock").unlink(missing_ok=True)
         print(f"wrote {path.relative_to(ROOT)}")
     return 0 if all(r["passed"] for r in runs.values()) else 1
 
