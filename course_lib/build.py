@@ -31,7 +31,8 @@ from .data import DOMAINS, MANIFEST, data_dir, sha256
 
 # Every file has its own seed, so changing one file never shifts another.
 SEEDS = dict(scans=1, scans_test=2, photos=3, photos_test=4, clinic=5, clinic_test=6,
-             pretrain_scans=7, pretrain_photos=8, train_scans=9, train_photos=10)
+             pretrain_scans=7, pretrain_photos=8, train_scans=9, train_photos=10,
+             pretrain_shuffled=11, shuffle_labels=12, train_shuffled=13)
 
 N_SCANS_PER_CLASS = 100          # scans.npz, scans_test.npz: for probing the source task
 N_PHOTOS_PER_CLASS = 100
@@ -40,9 +41,17 @@ CLINIC_RENDERS = 3
 CLINIC_TEST_SPECIMENS = 200      # per class in clinic_test.npz, one scan each
 
 # Pretraining: generated in memory, never shipped.  The "famous" base gets more data and more parameters.
+# A base's ``seeds`` name its entries in SEEDS: (images, batch order), plus the label shuffle if it has one.
 PRETRAIN = {
-    "scans-s": dict(domain="scans", n_per_class=800, arch="small", epochs=30, lr=3e-3),
-    "photos-l": dict(domain="photos", n_per_class=2000, arch="large", epochs=30, lr=3e-3),
+    "scans-s": dict(domain="scans", n_per_class=800, arch="small", epochs=30, lr=3e-3,
+                    seeds=("pretrain_scans", "train_scans")),
+    "photos-l": dict(domain="photos", n_per_class=2000, arch="large", epochs=30, lr=3e-3,
+                     seeds=("pretrain_photos", "train_photos")),
+    # The conflicting base of notebook 07: lab scans whose labels were shuffled (garbage labels), trained
+    # until it fits a good part of them.  Same architecture as scans-s, its own images and seeds.  A base made
+    # to fail is listed apart in the manifest ("conflicting_bases"), so "bases" keeps the bases the course offers.
+    "scans-shuffled": dict(domain="scans", n_per_class=100, arch="small", epochs=60, lr=3e-3,
+                           seeds=("pretrain_shuffled", "train_shuffled", "shuffle_labels"), conflicting=True),
 }
 
 
@@ -71,54 +80,79 @@ def build_data(out):
     _save(out / DOMAINS["clinic_test"]["file"], images=x, labels=y, groups=g, times=t, class_names=clinic_names)
 
 
-def build_bases(out, log=print):
-    """Pretrain each base on its source domain and save its weights into ``out/bases``.
+def pretrain_set(spec):
+    """The images and labels one base is pretrained on (generated in memory from the base's seeds)."""
+    images_seed, _, *shuffle = (SEEDS[name] for name in spec["seeds"])
+    rng = np.random.default_rng(images_seed)
+    if spec["domain"] == "scans":
+        x, y = world.render_scans(world.SOURCE_GLYPHS, spec["n_per_class"], rng)
+    else:
+        x, y = world.render_photos(world.PHOTO_CLASSES, spec["n_per_class"], rng)
+    if shuffle:    # garbage labels: the same images, each with the label of another one
+        y = np.random.default_rng(shuffle[0]).permutation(y)
+    return x, y
 
-    Returns ``{base: {source_accuracy, parameters, seconds}}`` measured on the
-    source domain's held-out test file.
+
+def build_base(out, base, log=print):
+    """Pretrain one base of ``PRETRAIN`` and save its weights into ``out/bases``; returns its report entry.
+
+    Each base starts from ``seed_everything(0)`` and uses only its own seeds, so
+    building one base never changes another.  The source accuracy is measured
+    on the source domain's held-out test file, with its true labels.
     """
     import torch
     from . import models, train
     from .repro import seed_everything
 
-    report = {}
-    for base, spec in PRETRAIN.items():
-        seed_everything(0, threads=2)
-        t0 = time.perf_counter()
-        if spec["domain"] == "scans":
-            x, y = world.render_scans(world.SOURCE_GLYPHS, spec["n_per_class"],
-                                      np.random.default_rng(SEEDS["pretrain_scans"]))
-        else:
-            x, y = world.render_photos(world.PHOTO_CLASSES, spec["n_per_class"],
-                                       np.random.default_rng(SEEDS["pretrain_photos"]))
-        with np.load(out / DOMAINS[spec["domain"] + "_test"]["file"]) as f:
-            test = (f["images"], f["labels"])
-        model = models.build(spec["arch"], n_classes=10)
-        hist = train.fit(model, (x, y), epochs=spec["epochs"], lr=spec["lr"], batch_size=64,
-                         seed=SEEDS[f"train_{spec['domain']}"], progress=False, label=base)
-        acc = train.evaluate(model, test).accuracy
-        path = out / models.BASES[base]["file"]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        models.save_weights(model, path)
-        seconds = time.perf_counter() - t0
-        report[base] = dict(source=spec["domain"], pretrain_images=int(len(y)), epochs=spec["epochs"],
-                            parameters=models.count_parameters(model)["total"],
-                            source_accuracy=round(float(acc), 4), seconds=round(seconds, 1),
-                            torch=torch.__version__)
-        log(f"  {base}: source accuracy {acc:.3f}, {report[base]['parameters']} parameters, {seconds:.0f}s")
-    return report
+    spec = PRETRAIN[base]
+    seed_everything(0, threads=2)
+    t0 = time.perf_counter()
+    x, y = pretrain_set(spec)
+    with np.load(out / DOMAINS[spec["domain"] + "_test"]["file"]) as f:
+        test = (f["images"], f["labels"])
+    model = models.build(spec["arch"], n_classes=10)
+    hist = train.fit(model, (x, y), epochs=spec["epochs"], lr=spec["lr"], batch_size=64,
+                     seed=SEEDS[spec["seeds"][1]], progress=False, label=base)
+    acc = train.evaluate(model, test).accuracy
+    path = out / models.BASES[base]["file"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    models.save_weights(model, path)
+    seconds = time.perf_counter() - t0
+    entry = dict(source=spec["domain"], pretrain_images=int(len(y)), epochs=spec["epochs"],
+                 parameters=models.count_parameters(model)["total"],
+                 source_accuracy=round(float(acc), 4), seconds=round(seconds, 1), torch=torch.__version__)
+    if len(spec["seeds"]) > 2:
+        entry.update(labels="shuffled", train_accuracy=round(float(hist.train_acc[-1]), 4))
+    log(f"  {base}: source accuracy {acc:.3f}, {entry['parameters']} parameters, {seconds:.0f}s")
+    return entry
+
+
+def build_bases(out, log=print):
+    """Pretrain each base on its source domain and save its weights into ``out/bases``.
+
+    Returns ``{base: {source_accuracy, parameters, seconds, ...}}`` (see :func:`build_base`).
+    """
+    return {base: build_base(out, base, log) for base in PRETRAIN}
 
 
 def write_manifest(out, bases_report=None):
-    """Write ``out/MANIFEST.json``; without ``bases_report`` the bases' section is kept as it was."""
+    """Write ``out/MANIFEST.json``; without ``bases_report`` the bases' sections are kept as they were.
+
+    Bases marked ``conflicting`` in ``PRETRAIN`` (made to fail, for notebook 07)
+    go to the section ``conflicting_bases``, the others to ``bases``.
+    """
     if bases_report is None:
-        bases_report = json.loads((out / MANIFEST).read_text()).get("bases", {})
+        old = json.loads((out / MANIFEST).read_text())
+        bases_report = {**old.get("bases", {}), **old.get("conflicting_bases", {})}
     files = {}
     for path in sorted(p for p in out.rglob("*.npz")):
         rel = path.relative_to(out).as_posix()
         files[rel] = dict(sha256=sha256(path), bytes=path.stat().st_size)
+    card = lambda v: {kk: vv for kk, vv in v.items() if kk != "seconds"}
+    conflicting = lambda k: PRETRAIN.get(k, {}).get("conflicting", False)
     manifest = dict(rebuild_command="make data  (python -m course_lib.build)", files=files,
-                    bases={k: {kk: vv for kk, vv in v.items() if kk != "seconds"} for k, v in bases_report.items()})
+                    bases={k: card(v) for k, v in bases_report.items() if not conflicting(k)},
+                    conflicting_bases={k: card(v) for k, v in bases_report.items() if conflicting(k)})
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 

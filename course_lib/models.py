@@ -93,6 +93,10 @@ BASES = {
                     summary="small base pretrained on lab scans (near the clinic's target task)"),
     "photos-l": dict(file="bases/photos-l.npz", arch="large", source="photos", n_source_classes=10,
                      summary="larger, 'famous' base pretrained on everyday photos (a far domain)"),
+    "scans-shuffled": dict(file="bases/scans-shuffled.npz", arch="small", source="scans", n_source_classes=10,
+                           summary="small base pretrained on lab scans whose labels were shuffled "
+                                   "(garbage labels: a conflicting base)",
+                           conflicting=True),    # made to fail on purpose (notebook 07): never a base to recommend
 }
 
 

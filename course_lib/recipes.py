@@ -70,3 +70,50 @@ def fine_tune(model, train, val=None, *, head_epochs=20, epochs=20, lr=LR_FINETU
     second = fit(model, train, val, epochs=epochs, lr=lr, param_groups=groups, label=label,
                  callbacks=callbacks + [mark(2)], **kwargs)
     return first.then(second, label=label)
+
+
+def gradual_unfreeze(model, train, val=None, *, epochs_per_stage=10, head_epochs=None, lr=LR_FINETUNE,
+                     head_lr=LR_HEAD, blocks=len(models.BLOCKS), **kwargs):
+    """Thaw the backbone one block at a time, from the top (after ULMFiT's gradual unfreezing).
+
+    Taught in ``06_tiny_dataset_overfitting``.
+
+    0. Freeze the backbone and train the new head for ``head_epochs`` (default:
+       ``epochs_per_stage``) at ``head_lr``.
+    1. Unfreeze the top block (``block3``) and train for ``epochs_per_stage`` at ``lr``.
+    2. ... and so on, one more block per stage, until ``blocks`` blocks are thawed.
+
+    Returns one History covering every stage; ``history.extra["stage"]`` holds
+    the number of thawed blocks (0 for the head-only epochs), so the curves show
+    when each block started to move.  Pass ``early_stopping=N`` to stop each stage
+    at its validation plateau (and keep its best epoch).
+
+    >>> from course_lib import data, models, recipes
+    >>> tiny = data.load("clinic").take_per_class(3, seed=0)
+    >>> model = models.load_base("scans-s", n_classes=tiny.n_classes)
+    >>> hist = recipes.gradual_unfreeze(model, tiny, epochs_per_stage=1, progress=False)
+    >>> hist.extra["stage"], models.trainable_parts(model)
+    ([0.0, 1.0, 2.0, 3.0], ['block1', 'block2', 'block3', 'head'])
+    """
+    check_positive("epochs_per_stage", epochs_per_stage, integer=True)
+    head_epochs = epochs_per_stage if head_epochs is None else head_epochs
+    check_positive("head_epochs", head_epochs, integer=True)
+    for name, value in (("lr", lr), ("head_lr", head_lr)):
+        check_positive(name, value)
+    if isinstance(blocks, bool) or not isinstance(blocks, int) or not 1 <= blocks <= len(models.BLOCKS):
+        raise ValueError(f"blocks must be an integer from 1 to {len(models.BLOCKS)} (how many blocks to thaw, "
+                         f"from the top), got {blocks!r}. For the head alone use recipes.feature_extract.")
+    label = kwargs.pop("label", "gradual unfreezing")
+    callbacks = list(kwargs.pop("callbacks", ()))
+    history = None
+    for stage in range(blocks + 1):
+        models.freeze_up_to(model, stage)
+        mark = lambda model, hist, stage=stage: hist.record("stage", stage)
+        part = fit(model, train, val, epochs=head_epochs if stage == 0 else epochs_per_stage,
+                   lr=head_lr if stage == 0 else lr, label=f"{label}: {stage} block(s) thawed",
+                   callbacks=callbacks + [mark], **kwargs)
+        history = part if history is None else history.then(part, label=label)
+        if part.interrupted:
+            break
+    history.label = label
+    return history

@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["world", "data", "models", "train", "recipes", "repro"]
+MODULES = ["world", "data", "models", "train", "recipes", "repro", "domains", "baseline", "regularize", "compare", "lora", "audit", "folders"]
 
 
 @pytest.mark.parametrize("name", MODULES)

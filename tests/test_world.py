@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from course_lib import build, data, world
+from course_lib import build, data, models, world
 
 
 def test_glyphs_are_distinct_shapes():
@@ -61,3 +61,18 @@ def test_model_card_states_the_manifest_numbers():
     # the 'famous' far base looks better on paper, which is the point of the wrong-domain lesson
     assert bases["photos-l"]["source_accuracy"] > bases["scans-s"]["source_accuracy"]
     assert bases["photos-l"]["parameters"] > bases["scans-s"]["parameters"]
+
+
+def test_every_base_has_its_own_seeds_and_the_shuffled_base_has_garbage_labels():
+    """Adding a base must not shift another: each names distinct entries of build.SEEDS (notebook 07's base too)."""
+    names = [name for spec in build.PRETRAIN.values() for name in spec["seeds"]]
+    assert len(names) == len(set(names)) and all(name in build.SEEDS for name in names)
+    assert len(set(build.SEEDS.values())) == len(build.SEEDS)
+    assert set(build.PRETRAIN) == set(models.BASES)
+    x, y = build.pretrain_set(build.PRETRAIN["scans-shuffled"])
+    _, true = world.render_scans(world.SOURCE_GLYPHS, 100, np.random.default_rng(build.SEEDS["pretrain_shuffled"]))
+    assert np.bincount(y).tolist() == [100] * 10            # the same classes, only shuffled
+    assert 0.05 < np.mean(y == true) < 0.2                  # about one label in ten still right by chance
+    manifest = data.read_manifest()
+    assert manifest["conflicting_bases"]["scans-shuffled"]["source_accuracy"] < 0.2   # nothing about shape learned
+    assert set(manifest["bases"]) == {b for b in models.BASES if not models.BASES[b].get("conflicting")}

@@ -1,0 +1,529 @@
+"""The audit: run the course's checks on your split, your base and your runs, in one call.
+
+Taught in ``09_capstone_decision_path``.  Each failure the course reproduced
+has a check here, and each check gives one row: its status (``ok``, ``risk``,
+or ``skipped`` when the input it needs was not given), one sentence with the
+number it measured, and the notebook that teaches the fix.
+
+============================  =====================================================  ==========================
+check                         what it measures                                       the fix is taught in
+============================  =====================================================  ==========================
+leaks (train -> val)          copies of val images in train, shared groups           01_leaky_splits
+class balance                 smallest / largest class, in train and in val          03_class_imbalance
+labels per class              how many labels the smallest class has                 05_skipped_baseline
+distance from the base        ``domains.feature_distance`` of train to the source    04_wrong_domain_base
+frozen baseline               a frozen-base run among ``runs``                       05_skipped_baseline
+fine-tuning vs frozen         does fine-tuning beat the frozen baseline?             02_too_high_learning_rate
+non-transfer control          a from-scratch run among ``runs``                      07_negative_transfer
+transfer vs control           ``compare.transfer_verdict`` of each run vs control    07_negative_transfer
+train-validation gap          final train minus validation accuracy (Histories)      06_tiny_dataset_overfitting
+per-class recall              the class the model finds least often                  03_class_imbalance
+============================  =====================================================  ==========================
+
+The checks reuse the course's diagnostics (``leaks.find_leaks``,
+``domains.feature_distance``, ``compare.transfer_verdict``,
+``train.evaluate``); every threshold is a module constant below, with how it
+was chosen.  An audit that finds nothing is not a proof that all is well:
+it only means that none of these known failures showed up.  (Time order is
+not checked: a random split of data that drift is a leak only you can judge,
+from how the data were collected; notebook 01 shows it.)
+
+>>> from course_lib import data, leaks
+>>> from course_lib.audit import audit
+>>> clinic = data.load("clinic")
+>>> train, val = data.split(clinic, how="group", seed=0)
+>>> report = audit(train.take_per_class(10), val.take_per_class(10))
+>>> report.ok
+True
+>>> copies = leaks.augmented_copies(train.take_per_class(10), copies=1, seed=1)   # val = copies of train
+>>> leaky = audit(train.take_per_class(10), copies)
+>>> [row.check for row in leaky.risks]
+['leaks (train -> val)']
+>>> print(leaky.risks[0].notebook)
+01_leaky_splits
+"""
+
+import html
+import numbers
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import compare, data, domains, folders, leaks, models
+from ._checks import is_imageset
+
+__all__ = ["AuditRow", "AuditReport", "audit", "NOTEBOOKS"]
+
+# The notebook that teaches the fix of each risk.
+NOTEBOOKS = {
+    "leaks": "01_leaky_splits",
+    "forgetting": "02_too_high_learning_rate",
+    "imbalance": "03_class_imbalance",
+    "distance": "04_wrong_domain_base",
+    "baseline": "05_skipped_baseline",
+    "overfitting": "06_tiny_dataset_overfitting",
+    "control": "07_negative_transfer",
+}
+STATUSES = ("ok", "risk", "skipped")
+
+# --- thresholds, and how each was chosen ---------------------------------------------------------------
+# Share of the validation images allowed to have a copy in train.  find_leaks's threshold sits at two
+# thirds of the 1st percentile of distances between genuinely different scans, so a look-alike pair is
+# rare but possible; 2% tolerates one or two such pairs in a hundred.  Augmenting before splitting
+# copies nearly every image (over 90% in notebook 01).
+MAX_LEAKED_FRACTION = 0.02
+# Smallest class / largest class, below which the set counts as imbalanced: the rare class then has
+# less than half the weight of the common one in the loss.  Notebook 03's screening task is 5 / 95 (0.05).
+MIN_CLASS_RATIO = 0.5
+# Labels in the smallest class below which the data count as few.  Between the course's two regimes:
+# at 10 labels per class a frozen probe matches full fine-tuning, at 50 fine-tuning wins (LESSON_ANCHORS).
+FEW_LABELS = 25
+# feature_distance above which the target sits outside the base's source.  domains reads 0 as "looks
+# like the source" and values well above 1 as outside it; measured on the clinic's scans: scans-s
+# 0.27 (the near base), photos-l 2.1 (the far base).
+FAR_DISTANCE = 1.0
+# Final train accuracy minus validation accuracy (mean over seeds) above which a run overfits.
+# Measured at 10 labels per class on the clinic (one seed): the frozen probe and the fine-tune recipe
+# end near 0.18, a small CNN trained from scratch near 0.35.
+MAX_GAP = 0.25
+# A class whose recall is below this share of the mean recall over classes is neglected by the model:
+# halfway between ignoring the class (0) and treating it like the others (1).
+MIN_RECALL_SHARE = 0.5
+# How the audit recognises the frozen baseline and the non-transfer control among the names of ``runs``.
+FROZEN_WORDS = ("frozen", "probe", "feature extraction")
+CONTROL_WORDS = ("scratch", "control", "no transfer")
+
+
+# --------------------------------------------------------------------------- the report
+@dataclass(frozen=True)
+class AuditRow:
+    """One check of :func:`audit`: ``check``, ``status`` (ok / risk / skipped), ``finding``, ``notebook``.
+
+    Taught in ``09_capstone_decision_path``.
+
+    >>> print(AuditRow("class balance", "ok", "train: every class has 10 images.", "03_class_imbalance"))
+    [ok]      class balance: train: every class has 10 images.  (03_class_imbalance)
+    """
+
+    check: str
+    status: str
+    finding: str
+    notebook: str
+
+    def __str__(self):
+        return f"{'[' + self.status + ']':<9} {self.check}: {self.finding}  ({self.notebook})"
+
+
+@dataclass
+class AuditReport:
+    """What :func:`audit` found: ``rows`` (one :class:`AuditRow` per check), ``risks`` and ``ok``.
+
+    Taught in ``09_capstone_decision_path``.  ``print(report)`` (or
+    ``report.text()``) gives plain text for logs; in a notebook the report
+    shows as a table.
+
+    >>> report = AuditReport("demo", [AuditRow("leaks (train -> val)", "risk", "96% leaked.", "01_leaky_splits")])
+    >>> report.ok, len(report.risks)
+    (False, 1)
+    >>> print(report)
+    Audit of demo: 1 risk in 1 check (leaks (train -> val))
+    [risk]    leaks (train -> val): 96% leaked.  (01_leaky_splits)
+    """
+
+    title: str
+    rows: list
+
+    @property
+    def risks(self):
+        """The rows whose status is ``"risk"``."""
+        return [row for row in self.rows if row.status == "risk"]
+
+    @property
+    def ok(self):
+        """True when no check found a risk (skipped checks do not count)."""
+        return not self.risks
+
+    def summary(self):
+        n, risks = len(self.rows), self.risks
+        checks = f"{n} check{'s' if n != 1 else ''}"
+        skipped = sum(row.status == "skipped" for row in self.rows)
+        skipped = f", {skipped} skipped" if skipped else ""
+        if not risks:
+            return f"Audit of {self.title}: no risk found in {checks}{skipped}"
+        names = ", ".join(row.check for row in risks)
+        plural = "s" if len(risks) != 1 else ""
+        return f"Audit of {self.title}: {len(risks)} risk{plural} in {checks}{skipped} ({names})"
+
+    def text(self):
+        """The report as plain text: a summary line, then one line per check."""
+        return "\n".join([self.summary()] + [str(row) for row in self.rows])
+
+    __str__ = text
+
+    def __repr__(self):
+        return self.text()
+
+    def _repr_html_(self):
+        colours = {"ok": "#e6f4ea", "risk": "#fde7e9", "skipped": "#f1f3f4"}
+        cell = 'style="text-align:left; padding:3px 8px; vertical-align:top"'
+        rows = "".join(
+            f'<tr style="background:{colours[r.status]}"><td {cell}><b>{html.escape(r.status)}</b></td>'
+            f"<td {cell}>{html.escape(r.check)}</td><td {cell}>{html.escape(r.finding)}</td>"
+            f"<td {cell}><code>{html.escape(r.notebook)}</code></td></tr>" for r in self.rows)
+        head = "".join(f"<th {cell}>{h}</th>" for h in ("status", "check", "finding", "read"))
+        return (f"<p><b>{html.escape(self.summary())}</b></p>"
+                f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+
+
+# --------------------------------------------------------------------------- argument checks
+def _as_set(value, what):
+    """An ImageSet, or a folder path read with folders.load_image_folder."""
+    if isinstance(value, (str, os.PathLike)):
+        return folders.load_image_folder(value)
+    if not is_imageset(value):
+        raise TypeError(f"{what} must be an ImageSet (from course_lib.data) or the path of an image folder "
+                        f"(root/<class name>/<image>.png), got {type(value).__name__}.")
+    return value
+
+
+def _same_task(train, other, what):
+    """``other`` with the labels in train's class order; raises when its classes or image size differ."""
+    if other.images.shape[1:] != train.images.shape[1:]:
+        (h, w), (h2, w2) = train.images.shape[1:], other.images.shape[1:]
+        raise ValueError(f"train images are {h}x{w} but {what} images are {h2}x{w2}: resize them to one size "
+                         "before auditing (the course's bases take 20x20).")
+    names, other_names = [str(c) for c in train.class_names], [str(c) for c in other.class_names]
+    if other_names == names:
+        return other
+    if set(other_names) != set(names):
+        extra, missing = sorted(set(other_names) - set(names)), sorted(set(names) - set(other_names))
+        raise ValueError(f"{what} has other classes than train: train has {names}, {what} has {other_names} "
+                         f"(not in train: {extra}; missing from {what}: {missing}). Both sides of a split must "
+                         "hold the same classes.")
+    relabel = np.array([names.index(c) for c in other_names])   # same classes in another order: use train's
+    return data.ImageSet(other.images, relabel[other.labels], names, other.name, other.groups, other.times,
+                         other.summary, dict(other.meta))
+
+
+def _check_base(base, train):
+    if isinstance(base, str):
+        if base not in models.BASES:
+            raise ValueError(f"Unknown base {base!r}. The course's bases are: {', '.join(models.BASES)}.")
+        name = base
+    else:
+        name = getattr(base, "base_name", None)
+        if name not in models.BASES:
+            raise TypeError("base must be a base name such as 'scans-s', or a model loaded with "
+                            f"models.load_base(...); got {type(base).__name__}.")
+    size = data.load(models.BASES[name]["source"] + "_test").images.shape[1:]
+    if train.images.shape[1:] != size:
+        raise ValueError(f"The base {name!r} was pretrained on {size[0]}x{size[1]} images but train images are "
+                         f"{train.images.shape[1]}x{train.images.shape[2]}: resize them to {size[0]}x{size[1]}.")
+    return name
+
+
+def _check_model(model, train):
+    import torch
+
+    head = getattr(model, "head", None)
+    if not isinstance(model, torch.nn.Module) or not hasattr(head, "out_features"):
+        raise TypeError("model must be a course model with a linear head (models.build or models.load_base), "
+                        f"got {type(model).__name__}.")
+    if head.out_features != train.n_classes:
+        raise ValueError(f"model has {head.out_features} outputs but train has {train.n_classes} classes "
+                         f"({list(train.class_names)}): pass the model trained on this task.")
+
+
+def _is_history(value):
+    return all(hasattr(value, a) for a in ("train_acc", "val_acc", "final_val_acc"))
+
+
+def _check_runs(runs):
+    """``{name: (scores, histories or None)}`` from ``runs``; raises on a bad shape."""
+    example = "{'fine-tune': [0.81, 0.79, 0.84], 'frozen baseline': [...], 'from scratch': [...]}"
+    if not isinstance(runs, dict) or not runs:
+        raise TypeError(f"runs must be a non-empty dict of run name -> one score (or History) per seed, such as "
+                        f"{example}; got {runs!r:.80}.")
+    out = {}
+    for name, values in runs.items():
+        if not isinstance(name, str) or not name.strip():
+            raise TypeError(f"The names in runs must be short strings such as 'fine-tune', got {name!r}.")
+        if isinstance(values, (str, bytes, numbers.Number)) or _is_history(values) or not hasattr(values, "__iter__"):
+            raise TypeError(f"runs[{name!r}] must be a list with one score or History per seed (the same seeds "
+                            f"for every run), got {type(values).__name__}. Example: {example}.")
+        values = values.tolist() if hasattr(values, "tolist") else list(values)   # NumPy arrays, tensors
+        if len(values) < 2:
+            raise ValueError(f"runs[{name!r}] has {len(values)} seed(s); the audit compares runs seed by seed and "
+                             "needs at least 2 (3 is the course's habit).")
+        kinds = {_is_history(v) for v in values}
+        if kinds == {True}:
+            for h in values:
+                if not h.val_acc or not h.train_acc:
+                    raise ValueError(f"A History in runs[{name!r}] has no validation accuracy: train with val=... "
+                                     "so the audit can read its final score and its train-validation gap.")
+            out[name] = ([float(h.final_val_acc) for h in values], values)
+        elif kinds == {False}:
+            bad = [v for v in values if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v)]
+            if bad:
+                raise ValueError(f"runs[{name!r}] must hold finite scores, one per seed; found {bad[0]!r}. Pass "
+                                 "each run's final validation accuracy, or its History.")
+            out[name] = ([float(v) for v in values], None)
+        else:
+            raise TypeError(f"runs[{name!r}] mixes Histories and plain scores: give one kind per run.")
+    seeds = {name: len(scores) for name, (scores, _) in out.items()}
+    if len(set(seeds.values())) > 1:
+        raise ValueError(f"Every run needs the same seeds, got {seeds} scores per run: run each one with the "
+                         "same list of seeds so they can be compared pair by pair.")
+    roles = {name: _role(name) for name in out}
+    for role in ("frozen", "control"):
+        named = [n for n, r in roles.items() if r == role]
+        if len(named) > 1:
+            raise ValueError(f"runs has {len(named)} {role} runs ({named}); keep one, or rename the others.")
+    return out, roles
+
+
+def _role(name):
+    lower = name.lower()
+    frozen, control = any(w in lower for w in FROZEN_WORDS), any(w in lower for w in CONTROL_WORDS)
+    if frozen and control:
+        raise ValueError(f"The run name {name!r} reads both as the frozen baseline (it contains one of "
+                         f"{FROZEN_WORDS}) and as the control (one of {CONTROL_WORDS}); rename it.")
+    return "frozen" if frozen else "control" if control else "transfer"
+
+
+# --------------------------------------------------------------------------- the checks
+def _leak_row(train, other, what, groups=True):
+    """Copies of ``other``'s images in train; shared groups too when ``groups`` (ids of one data set)."""
+    check = f"leaks (train -> {what})"
+    found = leaks.find_leaks(train, other) if groups else leaks.find_leaks(train.images, other.images)
+    frac, n = found.fraction_of_val_leaked, len(found.leaked_val)
+    if frac > MAX_LEAKED_FRACTION:
+        return AuditRow(check, "risk", f"{n} of {found.n_val} {what} images ({frac:.0%}) have an exact or near copy "
+                        f"in train (more than {MAX_LEAKED_FRACTION:.0%}): split first, then augment, and keep "
+                        "each specimen on one side.", NOTEBOOKS["leaks"])
+    if found.shared_groups:
+        return AuditRow(check, "risk", f"{len(found.shared_groups)} groups (specimens) have images on both sides, "
+                        f"holding {found.val_in_shared_groups:.0%} of the {what} images: split with "
+                        "data.split(..., how='group').", NOTEBOOKS["leaks"])
+    if not groups:
+        groups = "group ids not compared (a separate test set numbers its own specimens)"
+    elif found.shared_groups is not None:
+        groups = "no group is shared"
+    else:
+        groups = "no group ids, so shared specimens could not be checked"
+    return AuditRow(check, "ok", f"{n} of {found.n_val} {what} images ({frac:.0%}) have a copy in train "
+                    f"(at most {MAX_LEAKED_FRACTION:.0%} allowed); {groups}.", NOTEBOOKS["leaks"])
+
+
+def _balance_row(sets):
+    parts, risky = [], False
+    for what, ds in sets:
+        counts = np.bincount(ds.labels, minlength=ds.n_classes)
+        low, high = int(counts.argmin()), int(counts.argmax())
+        ratio = counts[low] / counts[high]
+        risky |= ratio < MIN_CLASS_RATIO
+        if counts[low] == counts[high]:
+            parts.append(f"{what}: every class has {counts[low]} images")
+            continue
+        parts.append(f"{what}: smallest class {ds.class_names[low]!r} {counts[low]} images "
+                     f"({counts[low] / counts.sum():.0%}), largest {ds.class_names[high]!r} {counts[high]} "
+                     f"({counts[high] / counts.sum():.0%}), ratio {ratio:.2f}")
+    advice = (f" (below {MIN_CLASS_RATIO}): judge by per-class recall and balanced accuracy, and weight the loss "
+              "or adjust the logits." if risky else f" (at least {MIN_CLASS_RATIO} on each side).")
+    return AuditRow("class balance", "risk" if risky else "ok", "; ".join(parts) + advice, NOTEBOOKS["imbalance"])
+
+
+def _labels_row(train):
+    counts = np.bincount(train.labels, minlength=train.n_classes)
+    low = int(counts.argmin())
+    if counts[low] < FEW_LABELS:
+        finding = (f"the smallest class, {train.class_names[low]!r}, has {counts[low]} labels (under {FEW_LABELS}): "
+                   "few labels, so start with the base frozen (feature extraction) and fine-tune only if that "
+                   "beats it.")
+    else:
+        finding = (f"every class has at least {counts[low]} labels ({FEW_LABELS} or more): enough to try "
+                   "fine-tuning, after the frozen baseline.")
+    return AuditRow("labels per class", "ok", finding, NOTEBOOKS["baseline"])
+
+
+def _distance_row(base, base_name, train):
+    check = "distance from the base"
+    if base is None:
+        return AuditRow(check, "skipped", "no base given: pass base='scans-s' (or a model from models.load_base) "
+                        "to measure how far your images sit from its source data.", NOTEBOOKS["distance"])
+    d = domains.feature_distance(base, train)
+    if d <= FAR_DISTANCE:
+        return AuditRow(check, "ok", f"your images sit at {d:.2f} from the source of {base_name!r} "
+                        f"(feature distance; up to {FAR_DISTANCE:g} reads as close to it).", NOTEBOOKS["distance"])
+    # Never recommend a base the course made to fail on purpose (notebook 07's conflicting base).
+    ranked = domains.rank_bases(train, bases=[b for b, info in models.BASES.items() if not info.get("conflicting")])
+    closest, closest_d = ranked[0]
+    if closest != base_name and closest_d < d:
+        advice = f"try {closest!r} first (distance {closest_d:.2f})"
+    else:
+        advice = "no course base is closer, so expect little help from transfer and check it against a control"
+    return AuditRow(check, "risk", f"your images sit at {d:.2f} from the source of {base_name!r} (feature "
+                    f"distance; above {FAR_DISTANCE:g} means outside what it was pretrained on): {advice}.",
+                    NOTEBOOKS["distance"])
+
+
+def _run_rows(runs):
+    checks = ["frozen baseline", "fine-tuning vs frozen", "non-transfer control", "transfer vs control",
+              "train-validation gap"]
+    where = [NOTEBOOKS[k] for k in ("baseline", "forgetting", "control", "control", "overfitting")]
+    if runs is None:
+        return [AuditRow(c, "skipped", "no runs given: pass runs={'fine-tune': [...], 'frozen baseline': [...], "
+                         "'from scratch': [...]}, one score or History per seed.", nb) for c, nb in zip(checks, where)]
+    runs, roles = runs
+    frozen = next((n for n, r in roles.items() if r == "frozen"), None)
+    control = next((n for n, r in roles.items() if r == "control"), None)
+    tuned = [n for n, r in roles.items() if r == "transfer"]
+    names = list(runs)
+    rows = []
+
+    if frozen is None:
+        rows.append(AuditRow(checks[0], "risk", f"no frozen-base run among {names}: train the head alone on the "
+                             "frozen base (recipes.feature_extract) with the same seeds and add it as 'frozen "
+                             "baseline'; with few labels it often matches fine-tuning.", where[0]))
+    else:
+        rows.append(AuditRow(checks[0], "ok", f"{frozen!r} is the frozen baseline.", where[0]))
+
+    if frozen is None or not tuned:
+        missing = "no frozen baseline" if frozen is None else "no fine-tuned run besides the frozen baseline"
+        rows.append(AuditRow(checks[1], "skipped", f"{missing} to compare.", where[1]))
+    else:
+        verdicts = {n: compare.transfer_verdict(runs[n][0], runs[frozen][0]) for n in tuned}
+        hurt = [n for n, v in verdicts.items() if v.verdict == "hurt"]
+        words = {"helped": "higher on every seed", "hurt": "lower on every seed", "unclear": "the seeds disagree"}
+        said = "; ".join(f"{n!r} minus {frozen!r}: {v.mean:+.3f} on average ({words[v.verdict]})"
+                         for n, v in verdicts.items())
+        if hurt:
+            rows.append(AuditRow(checks[1], "risk", f"{said}. {hurt[0]!r} scored below the frozen base on every seed, "
+                                 "so fine-tuning damaged its features: lower the learning rate (recipes.LR_FINETUNE) "
+                                 "or keep the base frozen.", where[1]))
+        else:
+            rows.append(AuditRow(checks[1], "ok", said + ".", where[1]))
+
+    if control is None:
+        rows.append(AuditRow(checks[2], "risk", f"no from-scratch run among {names}: without it nobody can tell "
+                             "whether the base helped at all; train the same model from scratch with the same seeds "
+                             "and add it as 'from scratch'.", where[2]))
+        rows.append(AuditRow(checks[3], "skipped", "no non-transfer control to compare with.", where[3]))
+    else:
+        rows.append(AuditRow(checks[2], "ok", f"{control!r} is the non-transfer control.", where[2]))
+        others = [n for n in names if n != control]
+        if not others:
+            rows.append(AuditRow(checks[3], "skipped", "no transfer run to compare with the control.", where[3]))
+        else:
+            verdicts = {n: compare.transfer_verdict(runs[n][0], runs[control][0]) for n in others}
+            hurt = [n for n, v in verdicts.items() if v.verdict == "hurt"]
+            said = "; ".join(f"{n!r}: {v}" for n, v in verdicts.items())
+            if hurt:
+                rows.append(AuditRow(checks[3], "risk", f"negative transfer: {said}. {hurt[0]!r} lost to "
+                                     f"{control!r} on every seed: pick a closer base, or train from scratch.",
+                                     where[3]))
+            else:
+                rows.append(AuditRow(checks[3], "ok", said + ".", where[3]))
+
+    gaps = {n: float(np.mean([_gap(h) for h in runs[n][1]])) for n in names
+            if runs[n][1] is not None and n != control}
+    if not gaps:
+        rows.append(AuditRow(checks[4], "skipped", "no Histories among the runs (the control is not checked): pass "
+                             "the Histories that train.fit returns to check the train-validation gap.", where[4]))
+    else:
+        worst = max(gaps, key=gaps.get)
+        said = (f"{worst!r} ends with train accuracy {gaps[worst]:.2f} above validation accuracy (mean over seeds)")
+        if gaps[worst] > MAX_GAP:
+            rows.append(AuditRow(checks[4], "risk", f"{said}, more than {MAX_GAP:g}: it memorises its training set; "
+                                 "stop early, freeze more of the base, or pull the weights toward it (L2-SP).",
+                                 where[4]))
+        else:
+            rows.append(AuditRow(checks[4], "ok", f"the largest gap: {said}, at most {MAX_GAP:g}.", where[4]))
+    return rows
+
+
+def _gap(history):
+    """Train minus validation accuracy at the epoch whose weights the model kept."""
+    i = history.best_epoch - 1 if history.best_epoch is not None else -1
+    return history.train_acc[i] - history.val_acc[i]
+
+
+def _recall_row(model, evalset, what):
+    check = "per-class recall"
+    if model is None:
+        return AuditRow(check, "skipped", "no model given: pass model=... (the one you trained) to see how often "
+                        "it finds each class.", NOTEBOOKS["imbalance"])
+    from .train import evaluate
+
+    ev = evaluate(model, evalset)
+    present = [i for i, r in enumerate(ev.per_class) if r["support"] > 0]
+    recalls = {ev.per_class[i]["name"]: ev.per_class[i]["recall"] for i in present}
+    mean = float(np.mean(list(recalls.values())))
+    worst = min(recalls, key=recalls.get)
+    said = (f"on {what} the model finds {recalls[worst]:.0%} of class {worst!r}, against {mean:.0%} per class on "
+            f"average (accuracy {ev.accuracy:.2f})")
+    if recalls[worst] < MIN_RECALL_SHARE * mean:
+        return AuditRow(check, "risk", f"{said}: it neglects that class; weight the loss or adjust the logits, and "
+                        "report balanced accuracy.", NOTEBOOKS["imbalance"])
+    return AuditRow(check, "ok", f"{said}: no class left behind (at least {MIN_RECALL_SHARE:g} of the average).",
+                    NOTEBOOKS["imbalance"])
+
+
+# --------------------------------------------------------------------------- audit
+def audit(train, val, *, base=None, runs=None, model=None, test=None):
+    """Run the course's checks on a split, a base and some runs; return an :class:`AuditReport`.
+
+    Taught in ``09_capstone_decision_path``.  Give what you have: the checks
+    whose input is missing are reported as ``skipped``.
+
+    Parameters
+    ----------
+    train, val : ImageSet or folder path
+        The two sides of your split; a path is read with
+        ``folders.load_image_folder`` (``root/<class name>/<image>.png``).  Both
+        must hold the same classes (in any order: val is relabelled in train's
+        order) and images of one size.
+    base : str or model, optional
+        The base you start from (``"scans-s"``, ``"photos-l"``, or a model from
+        ``models.load_base``): how far train's images sit from its source.
+    runs : dict, optional
+        Run name -> one final validation score per seed, or one ``History``
+        per seed (the same seeds for every run), for example
+        ``{"fine-tune": [...], "frozen baseline": [...], "from scratch": [...]}``.
+        A name containing "frozen", "probe" or "feature extraction" is the
+        frozen baseline, one containing "scratch", "control" or "no transfer"
+        the non-transfer control; every other run is a transfer run.
+    model : torch model, optional
+        Your trained model, for the per-class recall on ``test`` (or on ``val``).
+    test : ImageSet or folder path, optional
+        A held-out set: also checked for copies of train images (copies
+        only: a separate test file numbers its specimens on its own, so its
+        group ids are not compared with train's).
+
+    >>> from course_lib import data
+    >>> train, val = data.split(data.load("clinic"), how="group", seed=0)
+    >>> runs = {"fine-tune": [0.82, 0.80, 0.84], "from scratch": [0.55, 0.58, 0.52]}
+    >>> report = audit(train.take_per_class(10), val.take_per_class(10), runs=runs)
+    >>> [(row.check, row.notebook) for row in report.risks]
+    [('frozen baseline', '05_skipped_baseline')]
+    """
+    train = _as_set(train, "train")
+    val = _same_task(train, _as_set(val, "val"), "val")
+    if test is not None:
+        test = _same_task(train, _as_set(test, "test"), "test")
+    base_name = _check_base(base, train) if base is not None else None
+    if runs is not None:
+        runs = _check_runs(runs)
+    if model is not None:
+        _check_model(model, train)
+
+    rows = [_leak_row(train, val, "val")]
+    if test is not None:
+        rows.append(_leak_row(train, test, "test", groups=False))
+    rows.append(_balance_row([("train", train), ("val", val)]))
+    rows.append(_labels_row(train))
+    rows.append(_distance_row(base, base_name, train))
+    rows += _run_rows(runs)
+    rows.append(_recall_row(model, test if test is not None else val, "test" if test is not None else "val"))
+    return AuditReport(f"{train.name!r} (train) and {val.name!r} (val)", rows)

@@ -1,0 +1,258 @@
+"""course_lib.audit: each planted problem is found on a split that has it, and a clean one stays quiet."""
+
+import doctest
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib import audit as audit_module
+from course_lib import data, folders, imbalance, leaks, models
+from course_lib.audit import AuditReport, audit
+from course_lib.train import History
+
+
+def hist(train_acc, val_acc, label="run"):
+    """A hand-made History of 2 epochs ending at ``train_acc`` / ``val_acc``."""
+    return History(label=label, epoch=[1, 2], train_acc=[0.5, train_acc], val_acc=[0.4, val_acc],
+                   train_loss=[1.0, 0.5], val_loss=[1.1, 0.8])
+
+
+GOOD_RUNS = {"fine-tune": [hist(0.95, 0.84), hist(0.96, 0.82), hist(0.94, 0.85)],
+             "frozen baseline": [0.80, 0.79, 0.81],
+             "from scratch": [0.55, 0.50, 0.52]}
+
+
+@pytest.fixture(scope="module")
+def split():
+    train, val = data.split(data.load("clinic"), how="group", seed=0)
+    return train.take_per_class(10, seed=0), val.take_per_class(10, seed=0)
+
+
+@pytest.fixture(scope="module")
+def probe(split):
+    """The near base with a nearest-class-mean head on its frozen features: a fair model, no training needed."""
+    model = models.load_base("scans-s", n_classes=5).eval()
+    x, y = split[0].tensors()
+    with torch.no_grad():
+        feats = model.features(x)
+        means = torch.stack([feats[y == c].mean(0) for c in range(5)])
+        model.head.weight.copy_(means)                     # logit = f.m - |m|^2 / 2: closest mean wins
+        model.head.bias.copy_(-0.5 * (means ** 2).sum(1))
+    return model
+
+
+def risky(report):
+    return [row.check for row in report.risks]
+
+
+def row(report, check):
+    return next(r for r in report.rows if r.check == check)
+
+
+def test_doctests():
+    result = doctest.testmod(audit_module)
+    assert result.attempted > 0 and result.failed == 0
+
+
+# --------------------------------------------------------------------------- quiet on a clean split
+def test_clean_split_with_good_runs_is_quiet(split, probe):
+    report = audit(*split, base="scans-s", runs=GOOD_RUNS, model=probe, test=data.load("clinic_test").subset(
+        np.arange(100)))
+    assert report.ok, report.text()
+    assert {r.status for r in report.rows} == {"ok"}          # every check ran
+    assert row(report, "distance from the base").finding.startswith("your images sit at 0.")
+    assert "few labels" in row(report, "labels per class").finding
+
+
+def test_without_extras_the_other_checks_are_skipped_not_risks(split):
+    report = audit(*split)
+    assert report.ok
+    assert [r.check for r in report.rows if r.status == "skipped"] == [
+        "distance from the base", "frozen baseline", "fine-tuning vs frozen", "non-transfer control",
+        "transfer vs control", "train-validation gap", "per-class recall"]
+
+
+# --------------------------------------------------------------------------- planted problems
+def test_val_made_of_augmented_copies_of_train_is_a_leak(split):
+    train, _ = split
+    report = audit(train, leaks.augmented_copies(train, copies=1, seed=1))
+    assert risky(report) == ["leaks (train -> val)"]
+    assert row(report, "leaks (train -> val)").notebook == "01_leaky_splits"
+    assert "50 of 50 val images (100%)" in report.risks[0].finding
+
+
+def test_a_leaky_test_set_is_found_too(split):
+    train, val = split
+    report = audit(train, val, test=train.subset(np.arange(20)))
+    assert risky(report) == ["leaks (train -> test)"]
+
+
+def test_specimens_on_both_sides_of_a_random_split(split):
+    clinic = data.load("clinic").subset(np.arange(150))         # 3 scans per specimen, on fresh film
+    train, val = data.split(clinic, how="random", seed=0)
+    report = audit(train, val)
+    assert "leaks (train -> val)" in risky(report)
+    assert "how='group'" in row(report, "leaks (train -> val)").finding
+
+
+def test_imbalanced_train_set(split):
+    train, val = split
+    pool = data.split(data.load("clinic"), how="group", seed=0)[0].take_per_class(40, seed=0)
+    skewed = imbalance.make_imbalanced(pool, "flag", fraction=0.05, seed=0)      # 160 + 8 images
+    report = audit(skewed, val)
+    assert risky(report) == ["class balance"]
+    finding = report.risks[0].finding
+    assert "smallest class 'flag'" in finding and report.risks[0].notebook == "03_class_imbalance"
+
+
+def test_missing_frozen_baseline_and_control(split):
+    runs = {"fine-tune": [0.82, 0.80, 0.84]}
+    report = audit(*split, runs=runs)
+    assert risky(report) == ["frozen baseline", "non-transfer control"]
+    assert [r.notebook for r in report.risks] == ["05_skipped_baseline", "07_negative_transfer"]
+    assert row(report, "transfer vs control").status == "skipped"
+
+
+def test_negative_transfer(split):
+    runs = dict(GOOD_RUNS, **{"fine-tune": [0.45, 0.48, 0.44], "frozen baseline": [0.47, 0.46, 0.45]})
+    report = audit(*split, runs=runs)
+    assert "transfer vs control" in risky(report)
+    assert "transfer hurt" in row(report, "transfer vs control").finding
+
+
+def test_fine_tuning_below_the_frozen_baseline_points_to_forgetting(split):
+    runs = dict(GOOD_RUNS, **{"fine-tune": [0.70, 0.72, 0.69]})
+    report = audit(*split, runs=runs)
+    assert risky(report) == ["fine-tuning vs frozen"]
+    assert report.risks[0].notebook == "02_too_high_learning_rate"
+
+
+def test_overfitting_history_gap(split):
+    runs = dict(GOOD_RUNS, **{"fine-tune": [hist(1.0, 0.84), hist(1.0, 0.82), hist(1.0, 0.85)]})
+    quiet = audit(*split, runs=runs)
+    assert quiet.ok                                              # a gap of 0.16: under MAX_GAP
+    runs["fine-tune"] = [hist(1.0, 0.70), hist(1.0, 0.72), hist(0.98, 0.71)]
+    runs["frozen baseline"] = [0.6, 0.6, 0.6]
+    report = audit(*split, runs=runs)
+    assert risky(report) == ["train-validation gap"]
+    assert "'fine-tune'" in report.risks[0].finding and report.risks[0].notebook == "06_tiny_dataset_overfitting"
+
+
+def test_the_gap_is_read_at_the_restored_epoch(split):
+    h = History(epoch=[1, 2, 3], train_acc=[0.8, 0.9, 1.0], val_acc=[0.78, 0.8, 0.6], best_epoch=2)
+    runs = dict(GOOD_RUNS, **{"fine-tune": [h, h, h]})
+    assert row(audit(*split, runs=runs), "train-validation gap").status == "ok"   # 0.10 at epoch 2
+
+
+def test_scores_may_be_arrays_or_tensors(split):
+    runs = {"fine-tune": np.array([0.82, 0.80, 0.84]), "frozen baseline": torch.tensor([0.8, 0.79, 0.81]),
+            "from scratch": (0.55, 0.50, 0.52)}
+    assert audit(*split, runs=runs).ok
+
+
+def test_the_control_is_not_checked_for_a_gap(split):
+    runs = dict(GOOD_RUNS, **{"from scratch": [hist(1.0, 0.5)] * 3})
+    assert audit(*split, runs=runs).ok
+
+
+def test_a_far_base_names_a_closer_one(split):
+    report = audit(*split, base="photos-l")
+    assert risky(report) == ["distance from the base"]
+    assert "try 'scans-s' first" in report.risks[0].finding
+    assert report.risks[0].notebook == "04_wrong_domain_base"
+
+
+def test_a_model_that_neglects_a_class(split, probe):
+    biased = models.build("small", n_classes=5)
+    with torch.no_grad():
+        biased.head.weight.zero_()
+        biased.head.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 0.0, 5.0]))   # always "flag"
+    report = audit(*split, model=biased)
+    assert risky(report) == ["per-class recall"]
+    assert "finds 0% of class" in report.risks[0].finding
+
+
+# --------------------------------------------------------------------------- folders as input
+def test_folders_are_audited_like_imagesets(split, tmp_path):
+    train, val = split
+    report = audit(folders.write_image_folder(train, tmp_path / "train"),
+                   str(folders.write_image_folder(val, tmp_path / "val")))
+    assert report.ok
+    assert "no group ids" in row(report, "leaks (train -> val)").finding
+
+
+def test_a_folder_with_classes_in_another_order_is_relabelled(split, tmp_path):
+    train, _ = split
+    report = audit(train, folders.write_image_folder(train, tmp_path / "copy"))   # val: the same images
+    assert risky(report) == ["leaks (train -> val)"]
+    assert "(100%)" in report.risks[0].finding
+
+
+def test_a_bad_folder_is_reported_before_any_check(split, tmp_path):
+    with pytest.raises(FileNotFoundError, match="There is no folder"):
+        audit(split[0], tmp_path / "missing")
+
+
+# --------------------------------------------------------------------------- the report
+def test_report_text_and_table(split):
+    report = audit(*split, runs={"fine-tune": [0.82, 0.80, 0.84]})
+    text = report.text()
+    assert text == str(report) and text.splitlines()[0].startswith("Audit of")
+    assert "2 risks in 10 checks" in text and "[risk]    frozen baseline" in text
+    page = report._repr_html_()
+    assert page.count("<tr") == len(report.rows) + 1 and "05_skipped_baseline" in page
+    assert isinstance(report, AuditReport) and all(r.status in audit_module.STATUSES for r in report.rows)
+
+
+# --------------------------------------------------------------------------- bad arguments
+def test_train_must_be_an_imageset_or_a_folder(split):
+    with pytest.raises(TypeError, match="ImageSet .* or the path of an image folder"):
+        audit(split[0].images, split[1])
+
+
+def test_val_with_other_classes(split):
+    train, val = split
+    other = data.ImageSet(val.images, val.labels, ["tick", "cup", "vane", "knee", "bell"])
+    with pytest.raises(ValueError, match=r"val has other classes than train.*not in train: \['bell'\]"):
+        audit(train, other)
+
+
+def test_images_of_another_size(split):
+    train, val = split
+    small = data.ImageSet(val.images[:, :16, :16], val.labels, list(val.class_names))
+    with pytest.raises(ValueError, match="train images are 20x20 but val images are 16x16"):
+        audit(train, small)
+
+
+def test_unknown_or_wrong_base(split):
+    with pytest.raises(ValueError, match="Unknown base 'imagenet'.*scans-s"):
+        audit(*split, base="imagenet")
+    with pytest.raises(TypeError, match="base must be a base name"):
+        audit(*split, base=models.build("small", n_classes=5))
+
+
+def test_model_with_the_wrong_number_of_outputs(split):
+    with pytest.raises(ValueError, match="model has 3 outputs but train has 5 classes"):
+        audit(*split, model=models.build("small", n_classes=3))
+    with pytest.raises(TypeError, match="model must be a course model"):
+        audit(*split, model="my model")
+
+
+@pytest.mark.parametrize("runs, error, match", [
+    ([0.8, 0.7], TypeError, "runs must be a non-empty dict"),
+    ({}, TypeError, "runs must be a non-empty dict"),
+    ({"fine-tune": 0.8}, TypeError, "one score or History per seed"),
+    ({"fine-tune": hist(0.9, 0.8)}, TypeError, "one score or History per seed"),
+    ({"fine-tune": [0.8]}, ValueError, "needs at least 2"),
+    ({"fine-tune": [0.8, 0.7], "from scratch": [0.5, 0.5, 0.5]}, ValueError, "same seeds"),
+    ({"fine-tune": [0.8, hist(0.9, 0.8)]}, TypeError, "mixes Histories and plain scores"),
+    ({"fine-tune": [0.8, float("nan")]}, ValueError, "finite scores"),
+    ({"fine-tune": [History(epoch=[1], train_acc=[0.9])] * 2}, ValueError, "no validation accuracy"),
+    ({"frozen a": [0.8, 0.7], "linear probe": [0.8, 0.7]}, ValueError, "2 frozen runs"),
+    ({"frozen scratch": [0.8, 0.7]}, ValueError, "reads both as the frozen baseline"),
+    ({3: [0.8, 0.7]}, TypeError, "short strings"),
+])
+def test_runs_in_a_bad_shape(split, runs, error, match):
+    with pytest.raises(error, match=match):
+        audit(*split, runs=runs)

@@ -1,0 +1,89 @@
+"""Tests for course_lib.baseline (notebook 05): the three strategies on one label budget."""
+
+import pytest
+
+from course_lib import baseline, data
+
+
+@pytest.fixture(scope="module")
+def small():
+    clinic, test = data.load("clinic"), data.load("clinic_test")
+    return clinic.take_per_class(2, seed=0), test.take_per_class(4, seed=0)
+
+
+@pytest.fixture(scope="module")
+def runs(small):
+    train_set, test = small
+    return baseline.run_strategies(train_set, test, epochs=2, batch_size=8, seed=3, val=test, progress=False)
+
+
+def test_three_strategies_in_order_with_their_costs(runs):
+    assert list(runs) == list(baseline.STRATEGIES)
+    frozen, tuned, scratch = runs.values()
+    assert frozen.trainable == frozen.stored_per_task == 64 * 5 + 5          # the head only
+    assert tuned.trainable == tuned.total == tuned.stored_per_task == frozen.total
+    assert scratch.total == frozen.total                                      # same architecture
+    for r in runs.values():
+        assert 0.0 <= r.accuracy <= 1.0 and r.seconds > 0
+        assert len(r.history) == 2 and len(r.history.val_acc) == 2
+
+
+def test_fine_tune_splits_the_epochs_between_head_and_all_layers(runs):
+    assert runs["fine-tune"].history.extra["phase"] == [1.0, 2.0]
+
+
+def test_same_seed_same_result(small, runs):
+    train_set, test = small
+    again = baseline.run_strategies(train_set, test, strategies=["frozen baseline"], epochs=2, batch_size=8,
+                                    seed=3, val=test, progress=False)
+    assert again["frozen baseline"].accuracy == runs["frozen baseline"].accuracy
+
+
+def test_bad_arguments_say_what_to_do(small):
+    train_set, test = small
+    with pytest.raises(ValueError, match="Unknown strategy 'probe'. Choose one of"):
+        baseline.run_strategies(train_set, test, strategies=["probe"])
+    with pytest.raises(TypeError, match="strategies must be a list of names"):
+        baseline.run_strategies(train_set, test, strategies="fine-tune")
+    with pytest.raises(ValueError, match="strategies is empty"):
+        baseline.run_strategies(train_set, test, strategies=[])
+    with pytest.raises(ValueError, match="at least 2 for 'fine-tune'"):
+        baseline.run_strategies(train_set, test, epochs=1)
+    with pytest.raises(ValueError, match="Unknown base"):
+        baseline.run_strategies(train_set, test, base="imagenet")
+    with pytest.raises(TypeError, match="needs an ImageSet"):
+        baseline.run_strategies(train_set.images, test)
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        baseline.run_strategies(train_set, test, seed=-1)
+    with pytest.raises(ValueError, match="epochs must be greater than zero"):
+        baseline.run_strategies(train_set, test, epochs=0)
+
+
+def test_inverted_swaps_dark_and_light_and_keeps_the_rest(small):
+    train_set, _ = small
+    second = baseline.inverted(train_set, name="clinic B")
+    assert second.name == "clinic B" and baseline.inverted(train_set).name.endswith("(inverted)")
+    assert second.images.dtype == train_set.images.dtype
+    assert (second.images.astype(int) + train_set.images.astype(int) == 255).all()
+    assert (second.labels == train_set.labels).all() and (second.groups == train_set.groups).all()
+    assert second.class_names == train_set.class_names
+    assert (baseline.inverted(second).images == train_set.images).all()
+
+
+def test_inverted_bad_input_says_what_to_do(small):
+    train_set, _ = small
+    with pytest.raises(TypeError, match="inverted needs an ImageSet"):
+        baseline.inverted(train_set.images)
+    with pytest.raises(TypeError, match="name must be a string"):
+        baseline.inverted(train_set, name=3)
+
+
+def test_decay_is_checked_and_passed_to_fine_tuning(small):
+    train_set, test = small
+    with pytest.raises(ValueError, match="decay"):
+        baseline.run_strategies(train_set, test, strategies=["fine-tune"], decay=0)
+    a = baseline.run_strategies(train_set, test, strategies=["fine-tune"], epochs=2, batch_size=8, seed=3,
+                                progress=False)
+    b = baseline.run_strategies(train_set, test, strategies=["fine-tune"], epochs=2, batch_size=8, seed=3,
+                                decay=2.6, progress=False)
+    assert a["fine-tune"].history.train_loss[0] == b["fine-tune"].history.train_loss[0]   # head phase alike

@@ -1,0 +1,206 @@
+"""course_lib.lora: low-rank adapters for the course's models, trained with fit and merged back."""
+
+import doctest
+
+import pytest
+import torch
+from torch import nn
+
+from course_lib import data, forgetting, lora, models, recipes, repro, train
+
+
+@pytest.fixture(scope="module")
+def few():
+    return data.load("clinic").take_per_class(3, seed=0)
+
+
+@pytest.fixture(scope="module")
+def x():
+    return data.load("clinic_test").tensors()[0][:64]
+
+
+def _lora_model(rank=4, **kwargs):
+    repro.seed_everything(0)
+    return lora.add_lora(models.load_base("scans-s", n_classes=5), rank=rank, **kwargs)
+
+
+def _base_weights(model):
+    return {name: layer.base.weight.detach().clone() for name, layer in lora.lora_layers(model).items()}
+
+
+@pytest.fixture(scope="module")
+def trained(few):
+    """A LoRA model after a few epochs at a high rate, with the base weights it started from."""
+    model = _lora_model()
+    start = _base_weights(model)
+    hist = train.fit(model, few, epochs=3, lr=1e-2, batch_size=5, seed=0, progress=False)
+    return model, start, hist
+
+
+# --------------------------------------------------------------------------- the adapter
+def test_wrapped_model_starts_exactly_equal_to_the_base(x):
+    base = models.load_base("scans-s", n_classes=5)
+    model = lora.add_lora(models.load_base("scans-s", n_classes=5), rank=4)
+    model.head.load_state_dict(base.head.state_dict())
+    with torch.no_grad():
+        assert torch.equal(model(x), base(x))
+
+
+def test_adapter_shapes_follow_the_conv_weight():
+    model = _lora_model(rank=3)
+    layers = lora.lora_layers(model)
+    assert list(layers) == [f"backbone.{b}.0" for b in models.BLOCKS]
+    for layer in layers.values():
+        out, c_in, k, _ = layer.base.weight.shape
+        assert layer.A.shape == (3, c_in * k * k) and layer.B.shape == (out, 3)
+        assert torch.count_nonzero(layer.B) == 0
+        assert layer.delta().shape == layer.base.weight.shape
+
+
+def test_lora_layer_wraps_a_linear_layer_too():
+    linear = nn.Linear(10, 6)
+    layer = lora.LoRALayer(linear, rank=2, alpha=4)
+    assert layer.scale == 2.0
+    with torch.no_grad():
+        nn.init.normal_(layer.B)
+        v = torch.rand(5, 10)
+        assert torch.allclose(layer(v), nn.functional.linear(v, layer.merged_weight(), linear.bias), atol=1e-6)
+
+
+def test_merged_weight_is_the_base_output_plus_the_low_rank_path():
+    conv = nn.Conv2d(4, 8, 3, padding=1)
+    layer = lora.LoRALayer(conv, rank=2, alpha=6)
+    with torch.no_grad():
+        nn.init.normal_(layer.B)
+        v = torch.rand(2, 4, 7, 7)
+        squeezed = nn.functional.conv2d(v, layer.A.view(2, 4, 3, 3), padding=1)       # A x: 2 channels
+        low_rank = nn.functional.conv2d(squeezed, layer.B[:, :, None, None])        # B (A x)
+        assert torch.allclose(layer(v), conv(v) + 3.0 * low_rank, atol=1e-5)
+        assert torch.linalg.matrix_rank(layer.delta().flatten(1)) <= 2
+
+
+# --------------------------------------------------------------------------- what trains
+def test_only_adapters_and_head_are_trainable_and_the_count_matches_the_formula():
+    rank = 4
+    model = _lora_model(rank=rank)
+    expected = sum(rank * (c_in * 9 + c_out) for c_in, c_out in ((1, 16), (16, 32), (32, 64))) + 64 * 5 + 5
+    counts = models.count_parameters(model)
+    assert counts["trainable"] == expected == 553 * rank + 325
+    assert counts["total"] == models.count_parameters(models.load_base("scans-s", 5))["total"] + 553 * rank
+    trainable = sorted(n for n, p in model.named_parameters() if p.requires_grad)
+    assert all(n.startswith("head.") or n.endswith((".A", ".B")) for n in trainable)
+    assert models.trainable_parts(model) == ["block1", "block2", "block3", "head"]
+
+
+def test_blocks_choose_where_adapters_go():
+    model = _lora_model(rank=2, blocks=("block3",))
+    assert list(lora.lora_layers(model)) == ["backbone.block3.0"]
+    assert models.count_parameters(model)["trainable"] == 2 * (32 * 9 + 64) + 325
+    assert models.trainable_parts(model) == ["block3", "head"]
+    assert lora.lora_layers(_lora_model(rank=2, blocks="block2")).keys() == {"backbone.block2.0"}
+
+
+def test_fit_trains_through_the_backbone_not_the_frozen_features_shortcut(trained, few):
+    model, start, hist = trained
+    assert not train._backbone_frozen(model)              # the adapters live in the backbone
+    assert hist.train_loss[-1] < hist.train_loss[0]
+    assert any(torch.count_nonzero(layer.B) > 0 for layer in lora.lora_layers(model).values())
+
+
+def test_training_changes_outputs_but_not_the_base_weights(trained, x):
+    model, start, _ = trained
+    for name, w in _base_weights(model).items():
+        assert torch.equal(w, start[name]), name
+    fresh = _lora_model()
+    fresh.head.load_state_dict(model.head.state_dict())        # same head: any difference is the adapters
+    with torch.no_grad():
+        assert not torch.allclose(model(x), fresh(x), atol=1e-4)
+
+
+def test_source_accuracy_works_on_a_lora_model_and_its_merge(trained):
+    model, _, _ = trained
+    acc = forgetting.source_accuracy(model, test_per_class=10)
+    assert 0.0 <= acc <= 1.0
+    assert forgetting.source_accuracy(lora.add_lora(models.load_base("scans-s", 5))) == \
+        forgetting.source_accuracy(models.load_base("scans-s", 5))          # untouched: nothing forgotten
+
+
+# --------------------------------------------------------------------------- merge
+def test_merge_gives_a_plain_model_with_the_same_outputs(trained, x):
+    import copy
+    model = copy.deepcopy(trained[0])
+    with torch.no_grad():
+        before = model(x)
+        merged = lora.merge_lora(model)
+        assert torch.allclose(merged(x), before, atol=1e-5)
+    assert merged is model and isinstance(merged, models.SmallCNN)
+    assert lora.lora_layers(merged) == {}
+    assert all(type(merged.backbone[i][0]) is nn.Conv2d for i in range(3))
+    assert set(merged.state_dict()) == set(models.load_base("scans-s", 5).state_dict())
+    assert forgetting.block_drift(merged)["block1"] > 0          # the update now lives in the weights
+    plain = models.build("small", n_classes=5)
+    plain.load_state_dict(merged.state_dict())                  # loads into a fresh SmallCNN
+    with torch.no_grad():
+        assert torch.allclose(plain(x), before, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- state size
+def test_lora_state_dict_holds_adapters_and_head_only(trained):
+    model = trained[0]
+    state = lora.lora_state_dict(model)
+    assert len(state) == 3 * 2 + 2
+    size = lora.state_size(state)
+    assert size == {"parameters": models.count_parameters(model)["trainable"],
+                    "bytes": 4 * models.count_parameters(model)["trainable"]}
+    full = lora.state_size(models.load_base("scans-s", 5))
+    assert size["parameters"] < full["parameters"] / 5
+    state["head.bias"] += 1                                      # a copy, not the model's own tensors
+    assert not torch.equal(state["head.bias"], model.head.bias)
+
+
+# --------------------------------------------------------------------------- bad input
+def test_bad_input_is_explained():
+    base = lambda: models.load_base("scans-s", n_classes=5)
+    with pytest.raises(ValueError, match=r"rank=12 is larger than min\(in\*k\*k, out\) = 9 for the block1.*"
+                                         r"Use rank <= 9, for example rank=4"):
+        lora.add_lora(base(), rank=12)
+    assert len(lora.lora_layers(lora.add_lora(base(), rank=12, blocks=("block2", "block3")))) == 2
+    with pytest.raises(ValueError, match="rank must be greater than zero"):
+        lora.add_lora(base(), rank=0)
+    with pytest.raises(TypeError, match="rank must be a integer"):
+        lora.add_lora(base(), rank=2.5)
+    with pytest.raises(ValueError, match="alpha must be greater than zero"):
+        lora.add_lora(base(), alpha=-1)
+    with pytest.raises(ValueError, match="Unknown block 'block4'. Choose one of: 'block1', 'block2', 'block3'"):
+        lora.add_lora(base(), blocks=("block1", "block4"))
+    with pytest.raises(ValueError, match="head is not adapted"):
+        lora.add_lora(base(), blocks=("head",))
+    with pytest.raises(ValueError, match="blocks is empty"):
+        lora.add_lora(base(), blocks=())
+    with pytest.raises(ValueError, match="already has LoRA adapters"):
+        lora.add_lora(lora.add_lora(base()))
+    with pytest.raises(ValueError, match="no LoRA adapters to merge"):
+        lora.merge_lora(base())
+    with pytest.raises(ValueError, match="no LoRA adapters, so it has no LoRA weights"):
+        lora.lora_state_dict(base())
+    for call in (lora.add_lora, lora.merge_lora, lora.lora_state_dict):
+        with pytest.raises(TypeError, match="course SmallCNN"):
+            call(nn.Linear(3, 2))
+    with pytest.raises(TypeError, match="wraps an nn.Conv2d or an nn.Linear"):
+        lora.LoRALayer(nn.ReLU())
+    with pytest.raises(ValueError, match="groups=1"):
+        lora.LoRALayer(nn.Conv2d(4, 4, 3, groups=2))
+    with pytest.raises(TypeError, match="state must be a state dict"):
+        lora.state_size([1, 2])
+
+
+def test_a_failed_add_lora_leaves_the_model_unchanged():
+    model = models.load_base("scans-s", n_classes=5)
+    with pytest.raises(ValueError):
+        lora.add_lora(model, rank=12)
+    assert lora.lora_layers(model) == {} and all(p.requires_grad for p in model.parameters())
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(lora, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
