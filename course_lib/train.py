@@ -170,9 +170,9 @@ def fit(model, train, val=None, *, epochs=30, lr=1e-3, batch_size=32, weight_dec
     epochs : int
         Passes over ``train``.
     lr : float
-        Learning rate.  The course's rule of thumb: about 1e-2 trains these
-        small models from scratch well, and fine-tuning a pretrained base wants
-        about ten times less (1e-3).
+        Learning rate.  The course's rule of thumb: ``recipes.LR_SCRATCH``
+        (3e-3) trains these small models from scratch well, and fine-tuning a
+        pretrained base wants about ten times less (``recipes.LR_FINETUNE``, 3e-4).
     param_groups : list of dict, optional
         Per-block learning rates from ``models.param_groups`` (discriminative
         fine-tuning).  Overrides ``lr`` for the parameters it lists.
