@@ -319,7 +319,7 @@ def _leak_row(train, other, what, groups=True):
 def _balance_row(sets):
     parts, risky = [], False
     for what, ds in sets:
-        counts = np.bincount(ds.labels, minlength=ds.n_classes)
+        counts = np.array(ds.class_counts())
         low, high = int(counts.argmin()), int(counts.argmax())
         ratio = counts[low] / counts[high]
         risky |= ratio < MIN_CLASS_RATIO
@@ -335,7 +335,7 @@ def _balance_row(sets):
 
 
 def _labels_row(train):
-    counts = np.bincount(train.labels, minlength=train.n_classes)
+    counts = np.array(train.class_counts())
     low = int(counts.argmin())
     if counts[low] < FEW_LABELS:
         finding = (f"the smallest class, {train.class_names[low]!r}, has {counts[low]} labels (under {FEW_LABELS}): "
