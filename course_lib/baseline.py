@@ -21,13 +21,15 @@ specimens as scanned by a machine that writes dark marks on light film.
 
 from dataclasses import dataclass
 
-from . import data, models, recipes, train
+from . import data, forgetting, models, recipes, train
 from ._checks import check_choice, check_imageset, check_positive, check_seed
 from .repro import seed_everything
 
-__all__ = ["STRATEGIES", "StrategyRun", "inverted", "run_strategies"]
+__all__ = ["STRATEGIES", "LORA", "StrategyRun", "inverted", "run_strategies"]
 
 STRATEGIES = ("frozen baseline", "fine-tune", "from scratch")
+LORA = "LoRA"                      # the parameter-efficient strategy, added in 08_strategies
+_ALL = STRATEGIES + (LORA,)
 
 
 @dataclass
@@ -39,6 +41,9 @@ class StrategyRun:
     would add to your disk: the head alone when the backbone is shared and
     frozen, the whole model otherwise.  ``seconds`` is the training wall time
     (``History.seconds``), which depends on the machine and its load.
+    ``source_accuracy`` is ``forgetting.source_accuracy`` of the trained
+    backbone: how much of the base's own task it still knows (``None`` for a
+    model trained from scratch, which has no base).
     """
 
     strategy: str
@@ -49,6 +54,7 @@ class StrategyRun:
     seconds: float
     history: train.History
     model: object = None
+    source_accuracy: float = None
 
 
 def inverted(dataset, name=None):
@@ -75,17 +81,23 @@ def inverted(dataset, name=None):
 
 
 def run_strategies(train_set, test, *, strategies=STRATEGIES, base="scans-s", epochs=40, batch_size=16,
-                   decay=1.0, seed=0, val=None, progress=None):
+                   decay=1.0, seed=0, val=None, progress=None, head_epochs=None, lr=None, rank=4):
     """Train each of ``strategies`` on ``train_set`` with the same seed and epochs; score on ``test``.
 
     Taught in ``05_skipped_baseline``.
 
     * ``"frozen baseline"``: ``recipes.feature_extract`` on base ``base``, ``epochs`` epochs;
-    * ``"fine-tune"``: ``recipes.fine_tune``, the head alone for ``epochs // 2`` epochs,
-      then every layer for the rest at ``LR_FINETUNE``; ``decay`` is its per-block
-      rate ratio (the default 1.0: one rate for every layer, so the early blocks
-      can adapt as fast as the late ones when the target's pixels differ);
-    * ``"from scratch"``: ``recipes.train_from_scratch`` on a new model of the same architecture.
+    * ``"fine-tune"``: ``recipes.fine_tune``, the head alone for ``head_epochs`` epochs
+      (default ``epochs // 2``), then every layer for the rest at ``lr`` (default
+      ``LR_FINETUNE``); ``decay`` is its per-block rate ratio (the default 1.0: one
+      rate for every layer, so the early blocks can adapt as fast as the late
+      ones when the target's pixels differ);
+    * ``"from scratch"``: ``recipes.train_from_scratch`` on a new model of the same architecture;
+    * ``"LoRA"`` (``baseline.LORA``, taught in ``08_strategies``): ``recipes.lora_fine_tune``,
+      the head alone for ``head_epochs``, then rank-``rank`` adapters and the head
+      for the rest at ``lr`` (default ``LR_LORA``).
+
+    Every strategy gets ``epochs`` epochs in all.
 
     Returns ``{strategy: StrategyRun}`` in the order given.  ``val`` (optional)
     records validation curves in each history.
@@ -105,12 +117,20 @@ def run_strategies(train_set, test, *, strategies=STRATEGIES, base="scans-s", ep
     if not strategies:
         raise ValueError(f"strategies is empty, so there is nothing to run. Choose from {list(STRATEGIES)}.")
     for name in strategies:
-        check_choice("strategy", name, STRATEGIES)
+        check_choice("strategy", name, _ALL)
     check_choice("base", base, tuple(models.BASES))
     check_positive("epochs", epochs, integer=True)
-    if "fine-tune" in strategies and epochs < 2:
-        raise ValueError(f"epochs must be at least 2 for 'fine-tune' (half for the head, half for every layer), "
-                         f"got {epochs}.")
+    two_phase = [name for name in strategies if name in ("fine-tune", LORA)]
+    if two_phase and epochs < 2:
+        raise ValueError(f"epochs must be at least 2 for {two_phase[0]!r} (some for the head, the rest for the "
+                         f"backbone), got {epochs}.")
+    head_epochs = max(epochs // 2, 1) if head_epochs is None else head_epochs
+    check_positive("head_epochs", head_epochs, integer=True)
+    if two_phase and head_epochs >= epochs:
+        raise ValueError(f"head_epochs must be smaller than epochs ({epochs}), so that {two_phase[0]!r} has "
+                         f"epochs left to train its backbone; got head_epochs={head_epochs}.")
+    if lr is not None:
+        check_positive("lr", lr)
     check_positive("batch_size", batch_size, integer=True)
     check_positive("decay", decay)
     seed = check_seed(seed)
@@ -129,14 +149,21 @@ def run_strategies(train_set, test, *, strategies=STRATEGIES, base="scans-s", ep
             model = models.load_base(base, n_classes=n_classes)
             if name == "frozen baseline":
                 hist = recipes.feature_extract(model, train_set, val, epochs=epochs, label=name, **common)
+            elif name == LORA:
+                hist = recipes.lora_fine_tune(model, train_set, val, rank=rank, head_epochs=head_epochs,
+                                              epochs=epochs - head_epochs, lr=lr or recipes.LR_LORA, label=name,
+                                              **common)
             else:
-                hist = recipes.fine_tune(model, train_set, val, head_epochs=epochs // 2,
-                                         epochs=epochs - epochs // 2, decay=decay, label=name, **common)
-        # count while the model is as it was trained (the frozen baseline's backbone is still frozen)
+                hist = recipes.fine_tune(model, train_set, val, head_epochs=head_epochs, epochs=epochs - head_epochs,
+                                         lr=lr or recipes.LR_FINETUNE, decay=decay, label=name, **common)
+        # count while the model is as it was trained (the frozen baseline's backbone is still frozen);
+        # a task stores its head (frozen), its adapters and head (LoRA), or the whole model
         counts = models.count_parameters(model)
+        stored = counts["total"] if name in ("fine-tune", "from scratch") else counts["trainable"]
         runs[name] = StrategyRun(strategy=name, accuracy=train.evaluate(model, test).accuracy,
-                                 trainable=counts["trainable"], total=counts["total"],
-                                 stored_per_task=counts["trainable"] if name == "frozen baseline" else counts["total"],
-                                 seconds=hist.seconds, history=hist, model=model)
+                                 trainable=counts["trainable"], total=counts["total"], stored_per_task=stored,
+                                 seconds=hist.seconds, history=hist, model=model,
+                                 source_accuracy=None if name == "from scratch" else
+                                 forgetting.source_accuracy(model, base))
     return runs
 

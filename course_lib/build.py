@@ -32,13 +32,15 @@ from .data import DOMAINS, MANIFEST, data_dir, sha256
 # Every file has its own seed, so changing one file never shifts another.
 SEEDS = dict(scans=1, scans_test=2, photos=3, photos_test=4, clinic=5, clinic_test=6,
              pretrain_scans=7, pretrain_photos=8, train_scans=9, train_photos=10,
-             pretrain_shuffled=11, shuffle_labels=12, train_shuffled=13)
+             pretrain_shuffled=11, shuffle_labels=12, train_shuffled=13, field=14, field_test=15)
 
 N_SCANS_PER_CLASS = 100          # scans.npz, scans_test.npz: for probing the source task
 N_PHOTOS_PER_CLASS = 100
 CLINIC_SPECIMENS = 80            # per class in clinic.npz, each scanned 3 times
 CLINIC_RENDERS = 3
 CLINIC_TEST_SPECIMENS = 200      # per class in clinic_test.npz, one scan each
+FIELD_PER_CLASS = 40             # field.npz: the capstone's new task (notebook 09), one scan per specimen
+FIELD_TEST_PER_CLASS = 100
 
 # Pretraining: generated in memory, never shipped.  The "famous" base gets more data and more parameters.
 # A base's ``seeds`` name its entries in SEEDS: (images, batch order), plus the label shuffle if it has one.
@@ -78,6 +80,10 @@ def build_data(out):
     _save(out / DOMAINS["clinic"]["file"], images=x, labels=y, groups=g, times=t, class_names=clinic_names)
     x, y, g, t = world.render_sessions(world.TARGET_GLYPHS, CLINIC_TEST_SPECIMENS, 1, rng("clinic_test"))
     _save(out / DOMAINS["clinic_test"]["file"], images=x, labels=y, groups=g, times=t, class_names=clinic_names)
+    field_names = np.array(glyph_names[15:15 + len(world.FIELD_GLYPHS)])
+    for name, n in (("field", FIELD_PER_CLASS), ("field_test", FIELD_TEST_PER_CLASS)):
+        x, y = world.render_scans(world.FIELD_GLYPHS, n, rng(name), style=world.FIELD_STYLE)
+        _save(out / DOMAINS[name]["file"], images=x, labels=y, class_names=field_names)
 
 
 def pretrain_set(spec):

@@ -41,6 +41,9 @@ DOMAINS = {
                            "3 scans per specimen"),
     "clinic_test": dict(file="clinic_test.npz",
                         summary="held-out clinic scans: new specimens over the same period"),
+    "field": dict(file="field.npz",
+                  summary="a field station's scans of 6 glyphs not seen before, from a hand-held kit (notebook 09)"),
+    "field_test": dict(file="field_test.npz", summary="held-out field station scans"),
 }
 
 

@@ -101,7 +101,8 @@ def _source_model(base):
     key = ("base", base)
     if key not in _CACHE:
         info = models.BASES[base]
-        _CACHE[key] = models.load_base(base, info["n_source_classes"], keep_head=True)
+        with torch.random.fork_rng(devices=[]):      # building the model draws random weights: keep the caller's stream
+            _CACHE[key] = models.load_base(base, info["n_source_classes"], keep_head=True)
     return _CACHE[key]
 
 
@@ -250,9 +251,15 @@ def block_drift(model, base=None):
     >>> from course_lib import models
     >>> block_drift(models.load_base("scans-s", n_classes=5))
     {'block1': 0.0, 'block2': 0.0, 'block3': 0.0}
+
+    A model with LoRA adapters (notebook 08) is measured on its merged weights,
+    ``W + delta``, without changing the model itself.
     """
     base = _base_of(_check_model(model), base)
     start = _source_model(base)
+    from . import lora
+    if lora.lora_layers(model):         # LoRA adapters: measure the weights they compute with (W + delta)
+        model = lora.merge_lora(copy.deepcopy(model))
     drift = {}
     for i, block in enumerate(models.BLOCKS):
         now = torch.cat([p.detach().flatten() for p in model.backbone[i].parameters()])

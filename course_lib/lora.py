@@ -183,6 +183,16 @@ def add_lora(model, rank=4, alpha=None, blocks=models.BLOCKS):
     >>> models.trainable_parts(model)
     ['block1', 'block2', 'block3', 'head']
     """
+    convs = _plan(model, rank, alpha, blocks)
+    models.freeze(model, "all")
+    for b, conv in convs.items():
+        model.backbone[models.BLOCKS.index(b)][0] = LoRALayer(conv, rank, alpha)
+    models.unfreeze(model, "head")
+    return model
+
+
+def _plan(model, rank, alpha, blocks):
+    """``{block: conv}`` that :func:`add_lora` would wrap; checks every argument and changes nothing."""
     _check_model(model)
     if lora_layers(model):
         raise ValueError("This model already has LoRA adapters: add_lora was called on it before. "
@@ -200,11 +210,7 @@ def add_lora(model, rank=4, alpha=None, blocks=models.BLOCKS):
     convs = {b: model.backbone[models.BLOCKS.index(b)][0] for b in blocks}
     for b, conv in convs.items():                    # check every rank before changing anything
         _check_rank_alpha(rank, alpha, conv.out_channels, conv.weight[0].numel(), what=f"{b} ({_describe(conv)})")
-    models.freeze(model, "all")
-    for b, conv in convs.items():
-        model.backbone[models.BLOCKS.index(b)][0] = LoRALayer(conv, rank, alpha)
-    models.unfreeze(model, "head")
-    return model
+    return convs
 
 
 @torch.no_grad()

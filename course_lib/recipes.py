@@ -10,6 +10,9 @@ Taught in ``00_welcome_first_transfer`` (``fine_tune``, ``train_from_scratch``,
   that already know something.
 * ``LR_HEAD = 1e-2``: a fresh linear head on frozen features is a convex
   problem and tolerates a high rate.
+* ``LR_LORA = 3e-3``: LoRA adapters start at zero and can only move in a
+  low-rank subspace, so they are usually trained at a rate about ten times
+  that of full fine-tuning (taught in ``08_strategies``).
 
 >>> from course_lib import data, models, recipes
 >>> train_set = data.load("clinic").take_per_class(5, seed=0)
@@ -19,13 +22,14 @@ Taught in ``00_welcome_first_transfer`` (``fine_tune``, ``train_from_scratch``,
 ('fine-tune', 4, [1.0, 1.0, 2.0, 2.0])
 """
 
-from . import models
+from . import lora, models
 from ._checks import check_positive
 from .train import fit
 
 LR_SCRATCH = 3e-3
 LR_FINETUNE = 3e-4
 LR_HEAD = 1e-2
+LR_LORA = 3e-3
 
 
 def train_from_scratch(model, train, val=None, *, epochs=40, lr=LR_SCRATCH, **kwargs):
@@ -117,3 +121,44 @@ def gradual_unfreeze(model, train, val=None, *, epochs_per_stage=10, head_epochs
             break
     history.label = label
     return history
+
+
+def lora_fine_tune(model, train, val=None, *, rank=4, alpha=None, blocks=models.BLOCKS, head_epochs=10, epochs=30,
+                   lr=LR_LORA, head_lr=LR_HEAD, **kwargs):
+    """Start frozen, then adapt with LoRA: the head first, then low-rank adapters and the head.
+
+    Taught in ``08_strategies``.
+
+    1. Freeze the backbone and train the new head for ``head_epochs`` at ``head_lr``
+       (as ``fine_tune`` does, so no random gradients reach the adapters).
+    2. Wrap the convs of ``blocks`` in rank-``rank`` adapters (``lora.add_lora``:
+       every pretrained weight stays frozen) and train the adapters and the
+       head for ``epochs`` at ``lr``.
+
+    The model keeps its adapters; fold them into the weights with
+    ``lora.merge_lora(model)`` for inference, and store ``lora.lora_state_dict(model)``
+    per task.  Returns one History covering both phases;
+    ``history.extra["phase"]`` is 1 during the head-only epochs and 2 afterwards.
+
+    >>> from course_lib import data, lora, models, recipes
+    >>> few = data.load("clinic").take_per_class(3, seed=0)
+    >>> model = models.load_base("scans-s", n_classes=few.n_classes)
+    >>> hist = recipes.lora_fine_tune(model, few, head_epochs=1, epochs=1, progress=False)
+    >>> hist.extra["phase"], len(lora.lora_layers(model))
+    ([1.0, 2.0], 3)
+    """
+    for name, value in (("head_epochs", head_epochs), ("epochs", epochs)):
+        check_positive(name, value, integer=True)
+    for name, value in (("lr", lr), ("head_lr", head_lr)):
+        check_positive(name, value)
+    lora._plan(model, rank, alpha, blocks)          # a bad rank or block fails now, not after the head phase
+    label = kwargs.pop("label", "LoRA")
+    mark = lambda phase: (lambda model, history: history.record("phase", phase))
+    callbacks = list(kwargs.pop("callbacks", ()))
+    first = feature_extract(model, train, val, epochs=head_epochs, lr=head_lr, label=f"{label}: head only",
+                            callbacks=callbacks + [mark(1)], **kwargs)
+    if first.interrupted:
+        return first
+    lora.add_lora(model, rank=rank, alpha=alpha, blocks=blocks)
+    second = fit(model, train, val, epochs=epochs, lr=lr, label=label, callbacks=callbacks + [mark(2)], **kwargs)
+    return first.then(second, label=label)

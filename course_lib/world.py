@@ -171,6 +171,11 @@ SCAN_STYLE = dict(
 )
 
 
+# The field station of notebook 09: a hand-held kit that draws thicker, fainter marks on noisier film.
+FIELD_STYLE = dict(SCAN_STYLE, width=(1.6, 2.8), contrast=(0.3, 0.6), grain=(0.3, 0.5), dust=0.8)
+FIELD_GLYPHS = SPARE_GLYPHS[0:6]
+
+
 def _glyph_segments(glyph, rng, style, angle_bias=0.0):
     m = _affine(angle_bias + rng.uniform(-style["angle"], style["angle"]),
                 rng.uniform(*style["scale"]), rng.uniform(-style["shear"], style["shear"]),

@@ -2,7 +2,7 @@
 
 import pytest
 
-from course_lib import baseline, data
+from course_lib import baseline, data, models
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +87,43 @@ def test_decay_is_checked_and_passed_to_fine_tuning(small):
     b = baseline.run_strategies(train_set, test, strategies=["fine-tune"], epochs=2, batch_size=8, seed=3,
                                 decay=2.6, progress=False)
     assert a["fine-tune"].history.train_loss[0] == b["fine-tune"].history.train_loss[0]   # head phase alike
+
+
+def test_lora_strategy_stores_its_adapters_and_head_and_keeps_the_source(small, runs):
+    from course_lib import forgetting, lora, recipes
+    train_set, test = small
+    out = baseline.run_strategies(train_set, test, strategies=[baseline.LORA, "fine-tune"], epochs=4, head_epochs=1,
+                                  batch_size=8, seed=3, progress=False)
+    r = out[baseline.LORA]
+    assert r.trainable == r.stored_per_task == 553 * 4 + 325 and r.total == 23621 + 553 * 4
+    assert r.history.extra["phase"] == [1.0, 2.0, 2.0, 2.0]
+    assert out["fine-tune"].history.extra["phase"] == [1.0, 2.0, 2.0, 2.0]
+    assert lora.lora_layers(r.model)
+    assert r.source_accuracy == forgetting.source_accuracy(r.model)
+    assert runs["frozen baseline"].source_accuracy == forgetting.source_accuracy(
+        models.load_base("scans-s", 5))                                   # a frozen backbone forgets nothing
+    assert runs["from scratch"].source_accuracy is None
+    rank2 = baseline.run_strategies(train_set, test, strategies=[baseline.LORA], epochs=2, rank=2, progress=False)
+    assert rank2[baseline.LORA].trainable == 553 * 2 + 325
+    assert recipes.LR_LORA == pytest.approx(10 * recipes.LR_FINETUNE)
+
+
+def test_head_epochs_and_lr_are_checked(small):
+    train_set, test = small
+    with pytest.raises(ValueError, match=r"head_epochs must be smaller than epochs \(4\)"):
+        baseline.run_strategies(train_set, test, strategies=[baseline.LORA], epochs=4, head_epochs=4)
+    with pytest.raises(ValueError, match="head_epochs must be greater than zero"):
+        baseline.run_strategies(train_set, test, strategies=["fine-tune"], epochs=4, head_epochs=0)
+    with pytest.raises(ValueError, match="lr must be greater than zero"):
+        baseline.run_strategies(train_set, test, strategies=["fine-tune"], epochs=4, lr=-1e-3)
+    with pytest.raises(ValueError, match="at least 2 for 'LoRA'"):
+        baseline.run_strategies(train_set, test, strategies=[baseline.LORA], epochs=1)
+    with pytest.raises(ValueError, match="rank=12 is larger than"):
+        baseline.run_strategies(train_set, test, strategies=[baseline.LORA], epochs=2, rank=12)
+
+
+def test_single_phase_strategies_run_with_one_epoch(small):
+    train_set, test = small
+    out = baseline.run_strategies(train_set, test, strategies=["frozen baseline", "from scratch"], epochs=1,
+                                  progress=False)
+    assert [len(r.history) for r in out.values()] == [1, 1]

@@ -187,3 +187,13 @@ def test_docstring_examples_run_and_name_the_notebook():
     assert "Taught in ``02_too_high_learning_rate``" in forgetting.__doc__
     for name in forgetting.__all__:
         assert "02_too_high_learning_rate" in getattr(forgetting, name).__doc__
+
+
+def test_source_accuracy_leaves_the_random_stream_untouched():
+    forgetting._CACHE.clear()                       # the first call loads (and builds) the source model
+    torch.manual_seed(0)
+    forgetting.source_accuracy(models.load_base("scans-s", n_classes=5), test_per_class=5)
+    after = torch.rand(3)
+    torch.manual_seed(0)
+    models.load_base("scans-s", n_classes=5)
+    assert torch.equal(after, torch.rand(3))

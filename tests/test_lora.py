@@ -144,6 +144,48 @@ def test_merge_gives_a_plain_model_with_the_same_outputs(trained, x):
         assert torch.allclose(plain(x), before, atol=1e-5)
 
 
+def test_block_drift_of_an_unmerged_lora_model_equals_that_of_its_merge(trained):
+    import copy
+    model = trained[0]
+    drift = forgetting.block_drift(model)
+    assert lora.lora_layers(model)                                # measured without merging the model itself
+    assert drift == forgetting.block_drift(lora.merge_lora(copy.deepcopy(model)))
+    assert all(v > 0 for v in drift.values())
+    assert forgetting.block_drift(_lora_model()) == {"block1": 0.0, "block2": 0.0, "block3": 0.0}
+
+
+# --------------------------------------------------------------------------- the recipe
+def test_lora_fine_tune_trains_the_head_first_then_adapters_only(few):
+    repro.seed_everything(0)
+    model = models.load_base("scans-s", n_classes=5)
+    seen = []
+    hist = recipes.lora_fine_tune(model, few, head_epochs=2, epochs=3, batch_size=5, seed=0, progress=False,
+                                  callbacks=[lambda m, h: seen.append(len(lora.lora_layers(m)))])
+    assert hist.extra["phase"] == [1.0, 1.0, 2.0, 2.0, 2.0] and len(hist) == 5
+    assert seen == [0, 0, 3, 3, 3]                           # adapters arrive after the head-only epochs
+    assert hist.label == "LoRA"
+    assert models.count_parameters(model)["trainable"] == 2537
+    untouched = models.load_base("scans-s", n_classes=5)
+    for name, layer in lora.lora_layers(model).items():       # the pretrained weights never moved
+        assert torch.equal(layer.base.weight, untouched.get_submodule(name).weight), name
+
+
+def test_lora_fine_tune_checks_its_arguments_before_training(few):
+    model = models.load_base("scans-s", n_classes=5)
+    head = model.head.weight.detach().clone()
+    with pytest.raises(ValueError, match="rank=12 is larger than"):
+        recipes.lora_fine_tune(model, few, rank=12, progress=False)
+    with pytest.raises(ValueError, match="Unknown block"):
+        recipes.lora_fine_tune(model, few, blocks=("block9",), progress=False)
+    with pytest.raises(ValueError, match="head_epochs must be greater than zero"):
+        recipes.lora_fine_tune(model, few, head_epochs=0, progress=False)
+    with pytest.raises(ValueError, match="lr must be greater than zero"):
+        recipes.lora_fine_tune(model, few, lr=-1.0, progress=False)
+    assert torch.equal(model.head.weight, head)                # nothing trained before the error
+    with pytest.raises(ValueError, match="already has LoRA adapters"):
+        recipes.lora_fine_tune(lora.add_lora(models.load_base("scans-s", n_classes=5)), few, progress=False)
+
+
 # --------------------------------------------------------------------------- state size
 def test_lora_state_dict_holds_adapters_and_head_only(trained):
     model = trained[0]

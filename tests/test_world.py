@@ -76,3 +76,13 @@ def test_every_base_has_its_own_seeds_and_the_shuffled_base_has_garbage_labels()
     manifest = data.read_manifest()
     assert manifest["conflicting_bases"]["scans-shuffled"]["source_accuracy"] < 0.2   # nothing about shape learned
     assert set(manifest["bases"]) == {b for b in models.BASES if not models.BASES[b].get("conflicting")}
+
+
+def test_the_field_station_task_is_new_to_the_course():
+    """Notebook 09's task: glyphs no earlier task uses, in the field kit's style, and no copy of a clinic scan."""
+    field, test = data.load("field"), data.load("field_test")
+    assert field.class_names == world.GLYPH_NAMES[15:21] and field.class_counts() == [40] * 6
+    assert test.class_counts() == [100] * 6
+    used = {world._shape_key(g) for g in world.SOURCE_GLYPHS + world.TARGET_GLYPHS}
+    assert not used & {world._shape_key(g) for g in world.FIELD_GLYPHS}
+    assert world.FIELD_STYLE["width"][0] > world.SCAN_STYLE["width"][0]       # thicker marks than the lab's
