@@ -63,17 +63,25 @@ def fine_tune(model, train, val=None, *, head_epochs=20, epochs=20, lr=LR_FINETU
     for name, value in (("lr", lr), ("head_lr", head_lr), ("decay", decay)):
         check_positive(name, value)
     label = kwargs.pop("label", "fine-tune")
+
+    def every_layer(callbacks):
+        models.unfreeze(model, "all")
+        groups = models.param_groups(model, lr, decay=decay)
+        return fit(model, train, val, epochs=epochs, lr=lr, param_groups=groups, label=label,
+                   callbacks=callbacks, **kwargs)
+
+    return _head_first(model, train, val, head_epochs, head_lr, label, kwargs, then=every_layer)
+
+
+def _head_first(model, train, val, head_epochs, head_lr, label, kwargs, then):
+    """The two-phase recipes: the head alone (phase 1), then ``then(callbacks)`` (phase 2), as one History."""
     mark = lambda phase: (lambda model, history: history.record("phase", phase))
     callbacks = list(kwargs.pop("callbacks", ()))
     first = feature_extract(model, train, val, epochs=head_epochs, lr=head_lr, label=f"{label}: head only",
                             callbacks=callbacks + [mark(1)], **kwargs)
     if first.interrupted:
         return first
-    models.unfreeze(model, "all")
-    groups = models.param_groups(model, lr, decay=decay)
-    second = fit(model, train, val, epochs=epochs, lr=lr, param_groups=groups, label=label,
-                 callbacks=callbacks + [mark(2)], **kwargs)
-    return first.then(second, label=label)
+    return first.then(then(callbacks + [mark(2)]), label=label)
 
 
 def gradual_unfreeze(model, train, val=None, *, epochs_per_stage=10, head_epochs=None, lr=LR_FINETUNE,
@@ -153,12 +161,9 @@ def lora_fine_tune(model, train, val=None, *, rank=4, alpha=None, blocks=models.
         check_positive(name, value)
     lora._plan(model, rank, alpha, blocks)          # a bad rank or block fails now, not after the head phase
     label = kwargs.pop("label", "LoRA")
-    mark = lambda phase: (lambda model, history: history.record("phase", phase))
-    callbacks = list(kwargs.pop("callbacks", ()))
-    first = feature_extract(model, train, val, epochs=head_epochs, lr=head_lr, label=f"{label}: head only",
-                            callbacks=callbacks + [mark(1)], **kwargs)
-    if first.interrupted:
-        return first
-    lora.add_lora(model, rank=rank, alpha=alpha, blocks=blocks)
-    second = fit(model, train, val, epochs=epochs, lr=lr, label=label, callbacks=callbacks + [mark(2)], **kwargs)
-    return first.then(second, label=label)
+
+    def adapters(callbacks):
+        lora.add_lora(model, rank=rank, alpha=alpha, blocks=blocks)
+        return fit(model, train, val, epochs=epochs, lr=lr, label=label, callbacks=callbacks, **kwargs)
+
+    return _head_first(model, train, val, head_epochs, head_lr, label, kwargs, then=adapters)
