@@ -142,6 +142,11 @@ def _read_gray(path):
                                "it.") from None
 
 
+def _default_name(root):
+    """``parent/folder`` for a folder path: ``my_images/train`` reads better in a report than ``train``."""
+    return f"{root.parent.name}/{root.name}" if root.parent.name else root.name
+
+
 def load_image_folder(root, name=None):
     """Read a folder in ``ImageFolder`` layout (``root/<class name>/<image>``) as a grayscale ``ImageSet``.
 
@@ -156,7 +161,9 @@ def load_image_folder(root, name=None):
     a file, and :class:`ImageFolderError` (a ``ValueError``) for a folder
     without class subfolders, with a single class, with a class folder that
     holds no images, with an unreadable image, or with images of different
-    sizes; each message names the path and says what to do.
+    sizes; each message names the path and says what to do.  ``name``
+    defaults to the folder and its parent, such as ``"field_station/train"``,
+    so that a train and a val folder of one project read apart in a report.
 
     >>> import tempfile
     >>> from course_lib import data
@@ -193,6 +200,6 @@ def load_image_folder(root, name=None):
     from .data import ImageSet
 
     return ImageSet(np.stack(images), np.array(labels, dtype=np.int64), [p.name for p in class_folders],
-                    name or root.name, summary=f"images read from the folder {root}",
+                    name or _default_name(root), summary=f"images read from the folder {root}",
                     meta=dict(folder=str(root), files=[str(p) for p in files],
                               skipped_files=[str(p) for p in skipped]))

@@ -39,7 +39,7 @@ def test_round_trip_keeps_every_image_in_imagefolder_order(few, tmp_path):
     for c, name in enumerate(back.class_names):
         original = few.images[few.labels == few.class_names.index(name)]
         np.testing.assert_array_equal(back.images[back.labels == c], original)
-    assert back.images.dtype == np.uint8 and back.name == "imgs"
+    assert back.images.dtype == np.uint8 and back.name == f"{tmp_path.name}/imgs"   # the folder and its parent
     torchvision = pytest.importorskip("torchvision")
     assert torchvision.datasets.ImageFolder(root).class_to_idx == {n: i for i, n in enumerate(back.class_names)}
 
