@@ -54,3 +54,7 @@ def test_merge_keeps_the_rows_of_notebooks_not_run_again():
     assert text.index("| 00_a |") < text.index("| 01_b |") < text.index("| 02_c |")
     assert text.index("| 00 | gain") < text.index("| 01 | leak") < text.index("| 02 | fix")
     assert "latest run" in text and "minutes in all" not in text
+    # the tables stay whole Markdown tables: no blank line inside, one before the next heading
+    assert "|---|\n\n|" not in text and "|\n## " not in text
+    assert text.count("|---|---|---|---|---|\n| 00_a |") == 1 and "| 02_c |" in text.split("## Lesson checks")[0]
+    assert bench.merge(text, new, ["01_b", "02_c"]) == text          # merging again changes nothing

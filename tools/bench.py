@@ -108,14 +108,14 @@ def merge(old_text, new_text, notebooks):
         kept = [r for r in old.splitlines() if _notebook_of(r) and _notebook_of(r)[:2] not in prefixes]
         lines = new.splitlines()
         rows = [r for r in lines if _notebook_of(r)]
-        others = [r for r in lines if not _notebook_of(r)]
         if not rows:
             merged.append(new)
             continue
-        at = lines.index(rows[0])
+        at = next(i for i, r in enumerate(lines) if _notebook_of(r))
         everything = sorted(kept + rows, key=lambda r: _notebook_of(r)[:2])   # stable: check order kept
-        head = [r for r in others if lines.index(r) < at]
-        tail = [r for r in others if lines.index(r) > at]
+        # by position, not by value: a blank line after the table must stay after it
+        head = [r for i, r in enumerate(lines) if i < at and not _notebook_of(r)]
+        tail = [r for i, r in enumerate(lines) if i > at and not _notebook_of(r)]
         merged.append("\n".join(head + everything + tail) + ("\n" if new.endswith("\n") else ""))
     return "## Lesson checks".join(merged)
 
