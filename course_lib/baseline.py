@@ -21,7 +21,7 @@ specimens as scanned by a machine that writes dark marks on light film.
 
 from dataclasses import dataclass
 
-from . import data, forgetting, models, recipes, train
+from . import data, forgetting, lora, models, recipes, train
 from ._checks import check_choice, check_imageset, check_positive, check_seed
 from .repro import seed_everything
 
@@ -131,6 +131,8 @@ def run_strategies(train_set, test, *, strategies=STRATEGIES, base="scans-s", ep
                          f"epochs left to train its backbone; got head_epochs={head_epochs}.")
     if lr is not None:
         check_positive("lr", lr)
+    if LORA in strategies:       # a bad rank fails now, before any strategy has trained
+        lora._plan(models.build(models.BASES[base]["arch"], n_classes=2), rank, None, models.BLOCKS)
     check_positive("batch_size", batch_size, integer=True)
     check_positive("decay", decay)
     seed = check_seed(seed)

@@ -108,7 +108,7 @@ def test_lora_strategy_stores_its_adapters_and_head_and_keeps_the_source(small, 
     assert recipes.LR_LORA == pytest.approx(10 * recipes.LR_FINETUNE)
 
 
-def test_head_epochs_and_lr_are_checked(small):
+def test_head_epochs_and_lr_are_checked(small, monkeypatch):
     train_set, test = small
     with pytest.raises(ValueError, match=r"head_epochs must be smaller than epochs \(4\)"):
         baseline.run_strategies(train_set, test, strategies=[baseline.LORA], epochs=4, head_epochs=4)
@@ -120,6 +120,13 @@ def test_head_epochs_and_lr_are_checked(small):
         baseline.run_strategies(train_set, test, strategies=[baseline.LORA], epochs=1)
     with pytest.raises(ValueError, match="rank=12 is larger than"):
         baseline.run_strategies(train_set, test, strategies=[baseline.LORA], epochs=2, rank=12)
+
+    def must_not_train(*args, **kwargs):
+        raise AssertionError("a strategy trained before the bad rank was reported")
+
+    monkeypatch.setattr(baseline.recipes, "train_from_scratch", must_not_train)
+    with pytest.raises(ValueError, match="rank=12 is larger than"):      # before the other strategies train
+        baseline.run_strategies(train_set, test, strategies=["from scratch", baseline.LORA], epochs=2, rank=12)
 
 
 def test_single_phase_strategies_run_with_one_epoch(small):
