@@ -357,7 +357,7 @@ def _distance_row(base, base_name, train):
         return AuditRow(check, "ok", f"your images sit at {d:.2f} from the source of {base_name!r} "
                         f"(feature distance; up to {FAR_DISTANCE:g} reads as close to it).", NOTEBOOKS["distance"])
     # Never recommend a base the course made to fail on purpose (notebook 07's conflicting base).
-    ranked = domains.rank_bases(train, bases=[b for b, info in models.BASES.items() if not info.get("conflicting")])
+    ranked = domains.rank_bases(train, bases=models.OFFERED_BASES)
     closest, closest_d = ranked[0]
     if closest != base_name and closest_d < d:
         advice = f"try {closest!r} first (distance {closest_d:.2f})"

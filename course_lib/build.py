@@ -51,9 +51,10 @@ PRETRAIN = {
                      seeds=("pretrain_photos", "train_photos")),
     # The conflicting base of notebook 07: lab scans whose labels were shuffled (garbage labels), trained
     # until it fits a good part of them.  Same architecture as scans-s, its own images and seeds.  A base made
-    # to fail is listed apart in the manifest ("conflicting_bases"), so "bases" keeps the bases the course offers.
+    # to fail (``conflicting`` in models.BASES) is listed apart in the manifest ("conflicting_bases"), so "bases"
+    # keeps the bases the course offers (models.OFFERED_BASES).
     "scans-shuffled": dict(domain="scans", n_per_class=100, arch="small", epochs=60, lr=3e-3,
-                           seeds=("pretrain_shuffled", "train_shuffled", "shuffle_labels"), conflicting=True),
+                           seeds=("pretrain_shuffled", "train_shuffled", "shuffle_labels")),
 }
 
 
@@ -144,9 +145,11 @@ def build_bases(out, log=print):
 def write_manifest(out, bases_report=None):
     """Write ``out/MANIFEST.json``; without ``bases_report`` the bases' sections are kept as they were.
 
-    Bases marked ``conflicting`` in ``PRETRAIN`` (made to fail, for notebook 07)
-    go to the section ``conflicting_bases``, the others to ``bases``.
+    Bases not in ``models.OFFERED_BASES`` (made to fail, for notebook 07) go to
+    the section ``conflicting_bases``, the others to ``bases``.
     """
+    from .models import OFFERED_BASES
+
     if bases_report is None:
         old = json.loads((out / MANIFEST).read_text())
         bases_report = {**old.get("bases", {}), **old.get("conflicting_bases", {})}
@@ -155,7 +158,7 @@ def write_manifest(out, bases_report=None):
         rel = path.relative_to(out).as_posix()
         files[rel] = dict(sha256=sha256(path), bytes=path.stat().st_size)
     card = lambda v: {kk: vv for kk, vv in v.items() if kk != "seconds"}
-    conflicting = lambda k: PRETRAIN.get(k, {}).get("conflicting", False)
+    conflicting = lambda k: k not in OFFERED_BASES
     manifest = dict(rebuild_command="make data  (python -m course_lib.build)", files=files,
                     bases={k: card(v) for k, v in bases_report.items() if not conflicting(k)},
                     conflicting_bases={k: card(v) for k, v in bases_report.items() if conflicting(k)})

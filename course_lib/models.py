@@ -98,6 +98,8 @@ BASES = {
                                    "(garbage labels: a conflicting base)",
                            conflicting=True),    # made to fail on purpose (notebook 07): never a base to recommend
 }
+# The bases the course offers for a new task: every base except those made to fail on purpose.
+OFFERED_BASES = tuple(name for name, info in BASES.items() if not info.get("conflicting"))
 
 
 def build(arch="small", n_classes=10):
