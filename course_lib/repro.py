@@ -9,6 +9,11 @@ the same machine.
 0
 >>> str(get_device(prefer="cpu"))
 'cpu'
+>>> check_parameters(SEED=3, FAST=False)
+>>> check_parameters(SEED=3, FAST="false")
+Traceback (most recent call last):
+...
+TypeError: FAST must be True or False, got 'false' (a str). ...
 """
 
 import os
@@ -46,6 +51,25 @@ def seed_everything(seed, threads=None):
     torch.manual_seed(seed)
     torch.set_num_threads(min(threads, os.cpu_count() or 1))
     return seed
+
+
+def check_parameters(*, SEED, FAST):
+    """Check a notebook's ``SEED`` and ``FAST`` parameters before anything runs.
+
+    Every notebook calls it in the cell after its ``parameters`` cell, so a value
+    of the wrong type from papermill (``-r FAST false`` passes the *text*
+    "false", which Python treats as true) stops with a clear message instead of
+    quietly running a smoke run.  ``SEED`` must be a whole number, 0 or more;
+    ``FAST`` must be ``True`` or ``False``.  Taught in ``00_welcome_first_transfer``.
+    """
+    how = "With papermill, pass it with -p (typed), not -r (raw text): -p FAST True, -p SEED 3."
+    if not isinstance(FAST, bool):
+        raise TypeError(f"FAST must be True or False, got {FAST!r} (a {type(FAST).__name__}). "
+                        f"Set FAST = True for a quick smoke run, FAST = False for the full lesson. {how}")
+    if isinstance(SEED, bool) or not isinstance(SEED, (int, np.integer)):
+        raise TypeError(f"SEED must be a whole number such as 0 or 3, got {SEED!r} (a {type(SEED).__name__}). {how}")
+    if SEED < 0:
+        raise ValueError(f"SEED must be 0 or more, got {SEED}. Any whole number from 0 up works, e.g. SEED = 3.")
 
 
 def get_device(prefer="auto"):

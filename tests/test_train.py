@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -223,3 +225,26 @@ def test_feature_helper_leaves_the_model_mode_as_it_was(few):
         m.train(mode)
         feats = train._features(m, x)
         assert m.training is mode and feats.shape == (len(x), m.n_features)
+
+
+# ---------------------------------------------------------------- notebook parameters (repro.check_parameters)
+@pytest.mark.parametrize("seed, fast, error, words", [
+    (0, "false", TypeError, "FAST must be True or False, got 'false'"),
+    (0, 2, TypeError, "FAST must be True or False, got 2"),
+    (0, None, TypeError, "FAST must be True or False"),
+    ("abc", False, TypeError, "SEED must be a whole number such as 0 or 3, got 'abc'"),
+    (1.5, False, TypeError, "SEED must be a whole number"),
+    (True, False, TypeError, "SEED must be a whole number"),
+    (-1, False, ValueError, "SEED must be 0 or more, got -1"),
+])
+def test_check_parameters_refuses_wrong_types(seed, fast, error, words):
+    from course_lib.repro import check_parameters
+    with pytest.raises(error, match=re.escape(words)):
+        check_parameters(SEED=seed, FAST=fast)
+
+
+def test_check_parameters_accepts_the_usual_values():
+    import numpy as np
+    from course_lib.repro import check_parameters
+    for seed, fast in [(0, False), (57, True), (np.int64(3), False)]:
+        assert check_parameters(SEED=seed, FAST=fast) is None
