@@ -5,6 +5,7 @@
     python tools/bench.py --nb 00 --seeds 5
     python tools/bench.py --no-write      # print the table only
     python tools/bench.py --nb 05 --merge # re-run one notebook; keep the other notebooks' rows
+    python tools/bench.py --jobs 2        # two notebooks at a time, one torch thread each (about 3x sooner)
 
 Every notebook averages its lesson over SEED, SEED+1, SEED+2, so the bench steps SEED by
 ``--stride 3``: the 20 runs use 60 different seeds and no two runs share one, and their spread
@@ -19,7 +20,9 @@ the committed docs/BENCHMARKS.md and docs/bench.json are its evidence.
 """
 
 import argparse
+import concurrent.futures
 import fcntl
+import os
 import json
 import math
 import platform
@@ -101,14 +104,16 @@ def _margin_text(m):
     return "∞" if m == math.inf else ("-∞" if m == -math.inf else f"{m:.1f}")
 
 
-def markdown(nb_rows, check_rows, seeds, seconds):
+def markdown(nb_rows, check_rows, seeds, seconds, jobs=1):
     lines = [
         "# Benchmarks",
         "",
         f"Made by `make bench` (`tools/bench.py`): every notebook run headless with papermill at {len(seeds)} seed "
         f"sets, SEED = {', '.join(map(str, seeds[:3]))}, ..., {seeds[-1]} (each run averages SEED, SEED+1, SEED+2, "
-        f"so no two runs share a seed), on {platform.machine()} with 2 torch threads, "
-        f"Python {platform.python_version()}; "
+        f"so no two runs share a seed), on {platform.machine()} with "
+        + ("2 torch threads, one notebook at a time, " if jobs == 1 else
+           f"{jobs} notebooks at a time, one torch thread each (COURSE_THREADS=1), ")
+        + f"Python {platform.python_version()}; "
         + (f"{seconds / 60:.0f} minutes in all." if seconds is not None else
            "each notebook's rows come from its latest run (`tools/bench.py --nb NN --merge`)."),
         "The same numbers, machine-readable: [`bench.json`](bench.json).",
@@ -139,12 +144,14 @@ def markdown(nb_rows, check_rows, seeds, seconds):
     return "\n".join(lines) + "\n"
 
 
-def as_json(nb_rows, check_rows):
+def as_json(nb_rows, check_rows, jobs=1):
     """The bench as ``{"notebooks": [...], "checks": [...]}`` (docs/bench.json)."""
     def number(x):
         return None if isinstance(x, float) and math.isinf(x) else x
     return {
         "margin_rule_sd": MARGIN_SD,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "jobs": jobs, "torch_threads": 2 if jobs == 1 else 1,
         "notebooks": [dict(notebook=r["notebook"], seeds=r["seeds"], seconds=round(r["seconds_mean"], 1),
                            seconds_max=round(r["seconds_max"], 1), peak_mb=r["peak_mb"],
                            runs_passed=r["passed"], runs=r["runs"]) for r in nb_rows],
@@ -207,6 +214,8 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=MIN_RUNS, help=f"number of runs (default {MIN_RUNS})")
     parser.add_argument("--stride", type=int, default=3,
                         help="SEED step between runs (default 3: each notebook averages SEED..SEED+2)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="notebooks run at once (default 1, with 2 torch threads; more: 1 thread each)")
     parser.add_argument("--out", default=str(ROOT / "_course_runs" / "bench"), help="executed copies")
     parser.add_argument("--no-write", action="store_true", help="do not write docs/BENCHMARKS.md and docs/bench.json")
     parser.add_argument("--merge", action="store_true",
@@ -223,19 +232,29 @@ def main(argv=None):
         return 2
     if args.seeds < MIN_RUNS and not args.no_write:
         print(f"note: {args.seeds} runs is fewer than the course's rule of {MIN_RUNS}; the table says so.", flush=True)
+    if args.jobs < 1:
+        print(f"--jobs must be at least 1, got {args.jobs}.", file=sys.stderr)
+        return 2
+    if args.jobs > 1:          # two threads per notebook on shared cores spin-wait for each other: use one each
+        os.environ["COURSE_THREADS"] = "1"
     runs, start = {}, time.perf_counter()
-    for nb in notebooks:
-        for seed in seeds:
-            out = Path(args.out) / f"seed{seed}"
-            out.mkdir(parents=True, exist_ok=True)
-            r = run_one(nb, out, {"SEED": seed}, 300)
+
+    def one(nb, seed):
+        out = Path(args.out) / f"seed{seed}"
+        out.mkdir(parents=True, exist_ok=True)
+        return nb, seed, run_one(nb, out, {"SEED": seed}, 300)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(one, nb, seed) for nb in notebooks for seed in seeds]
+        for future in concurrent.futures.as_completed(futures):
+            nb, seed, r = future.result()
             runs[(nb.stem, seed)] = r
             print(f"{nb.stem} seed {seed}: {'PASS' if r['passed'] else 'FAIL'} "
                   f"checks {r['checks_passed']}/{r['checks_total']} {r['seconds']:.1f} s", flush=True)
             if r["error"]:
                 print(f"    {r['error']}", flush=True)
     nb_rows, check_rows = summarize(runs)
-    text = markdown(nb_rows, check_rows, seeds, time.perf_counter() - start)
+    text = markdown(nb_rows, check_rows, seeds, time.perf_counter() - start, args.jobs)
     print("\n" + text)
     weak = [r for r in check_rows if not r["holds"]]
     for r in weak:
@@ -245,11 +264,11 @@ def main(argv=None):
         path = ROOT / "docs" / "BENCHMARKS.md"
         jpath = path.with_name("bench.json")
         path.parent.mkdir(exist_ok=True)
-        data = as_json(nb_rows, check_rows)
+        data = as_json(nb_rows, check_rows, args.jobs)
         with open(path.with_suffix(".lock"), "w") as lock:     # several benches may finish at once
             fcntl.flock(lock, fcntl.LOCK_EX)
             if args.merge and path.exists():
-                text = merge(path.read_text(), markdown(nb_rows, check_rows, seeds, None),
+                text = merge(path.read_text(), markdown(nb_rows, check_rows, seeds, None, args.jobs),
                              [nb.stem for nb in notebooks])
             if args.merge and jpath.exists():
                 data = merge_json(json.loads(jpath.read_text()), data, [nb.stem for nb in notebooks])
