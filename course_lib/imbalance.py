@@ -39,7 +39,8 @@ from ._checks import (check_choice, check_fraction, check_imageset, check_labels
                       check_seed)
 
 __all__ = ["one_vs_rest", "make_imbalanced", "oversample", "class_counts", "class_prior", "class_weights",
-           "logit_adjust", "logit_adjusted", "majority_baseline", "precision_recall_plot", "load_digits_imageset"]
+           "logit_adjust", "logit_adjusted", "majority_baseline", "precision_recall_plot", "threshold_for_recall",
+           "load_digits_imageset"]
 
 WEIGHT_KINDS = ("inverse", "sqrt", "effective")
 
@@ -457,6 +458,39 @@ def precision_recall_plot(evaluation, positive=1, thresholds=None, ax=None, titl
     plots._tidy(ax)
     ax.figure.operating_points = points
     return ax.figure
+
+
+def threshold_for_recall(evaluation, recall, positive=1):
+    """The highest threshold on p(``positive``) that finds at least ``recall`` of that class in ``evaluation``.
+
+    Taught in ``03_class_imbalance``.  Choose a decision threshold on a
+    *validation* set, from the recall the task needs, then report precision and
+    recall at that threshold on the test set: a threshold read off the test
+    set's own curve would make its scores optimistic.  It assumes the
+    probabilities rank the examples well; it does not need them calibrated.
+
+    >>> from course_lib.train import Evaluation
+    >>> ev = Evaluation(accuracy=0.9, balanced_accuracy=0.7, loss=0.3, per_class=[], confusion=None,
+    ...                 y_true=np.array([0, 0, 0, 1, 1]), y_pred=np.array([0, 0, 0, 0, 1]),
+    ...                 probs=np.array([[.9, .1], [.8, .2], [.6, .4], [.7, .3], [.2, .8]]))
+    >>> threshold_for_recall(ev, 0.5), threshold_for_recall(ev, 1.0)
+    (0.8, 0.3)
+    """
+    check_fraction("recall", recall, inclusive=True)
+    probs, y_true = getattr(evaluation, "probs", None), getattr(evaluation, "y_true", None)
+    if probs is None or y_true is None:
+        raise TypeError("threshold_for_recall needs an Evaluation from train.evaluate(model, validation), "
+                        f"got {type(evaluation).__name__}.")
+    probs = np.asarray(probs)
+    if isinstance(positive, bool) or not isinstance(positive, numbers.Integral) or not 0 <= positive < probs.shape[1]:
+        raise ValueError(f"positive must be a class id from 0 to {probs.shape[1] - 1}, got {positive!r}.")
+    is_pos = np.asarray(y_true) == positive
+    if not is_pos.any():
+        raise ValueError(f"The validation set has no example of class {positive}, so no threshold can be chosen "
+                         "for its recall. Validate on a set that has some.")
+    scores = np.sort(probs[is_pos, positive])[::-1]          # the positives' scores, highest first
+    needed = max(1, int(np.ceil(recall * len(scores) - 1e-9)))
+    return float(scores[needed - 1])
 
 
 # --------------------------------------------------------------------------- real data

@@ -365,14 +365,19 @@ def augmented_copies(dataset, copies=4, seed=0, shift=2, jitter=0.1, noise=0.1):
     pixels (edges repeated), its brightness and contrast are changed by up to
     ``jitter`` (fractions), and fresh uniform noise of amplitude ``noise`` is
     added: light, ordinary augmentation.  The copies of one image share a
-    group id (``groups`` = the position of their original in ``dataset``), so
-    ``data.split(copies, how="group")`` keeps them together.
+    group id, so ``data.split(copies, how="group")`` keeps them together: the
+    original's own group (its specimen) when ``dataset`` has ``groups``, else
+    the position of the original in ``dataset``.  Keeping the specimen ids
+    means a split made *before* augmenting still shares no group afterwards.
 
     >>> from course_lib import data, leaks
     >>> few = data.load("clinic").take_per_class(2, seed=0)
     >>> aug = leaks.augmented_copies(few, copies=3, seed=0)
-    >>> len(few), len(aug), aug.groups[:6].tolist()
-    (10, 30, [0, 0, 0, 1, 1, 1])
+    >>> len(few), len(aug), bool((aug.groups[:3] == few.groups[0]).all())
+    (10, 30, True)
+    >>> plain = data.ImageSet(few.images, few.labels, few.class_names, "no groups")
+    >>> leaks.augmented_copies(plain, copies=3, seed=0).groups[:6].tolist()
+    [0, 0, 0, 1, 1, 1]
     """
     check_imageset(dataset, "augmented_copies")
     check_positive("copies", copies, integer=True)
@@ -393,5 +398,6 @@ def augmented_copies(dataset, copies=4, seed=0, shift=2, jitter=0.1, noise=0.1):
     brightness = rng.uniform(-jitter, jitter, size=(len(src), 1, 1)) * mean
     out = mean + (out - mean) * contrast + brightness + noise * (rng.random(out.shape) - 0.5)
     images = np.floor(np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    groups = src if dataset.groups is None else dataset.groups[src]
     return ImageSet(images, dataset.labels[src], list(dataset.class_names), f"{dataset.name}+{copies} copies",
-                    groups=src, summary=dataset.summary, meta=dict(dataset.meta, augmented_from=dataset.name))
+                    groups=groups, summary=dataset.summary, meta=dict(dataset.meta, augmented_from=dataset.name))

@@ -294,3 +294,20 @@ def test_load_digits_imageset():
         load_digits_imageset(size=4)
     with pytest.raises(TypeError, match="size must be a integer"):
         load_digits_imageset(size=20.0)
+
+
+def test_threshold_for_recall_finds_the_highest_threshold_that_reaches_the_recall():
+    from course_lib.train import Evaluation
+    probs = np.array([[.9, .1], [.8, .2], [.6, .4], [.7, .3], [.2, .8], [.5, .5], [.95, .05]])
+    y = np.array([0, 0, 0, 1, 1, 1, 1])
+    ev = Evaluation(accuracy=0.5, balanced_accuracy=0.5, loss=1.0, per_class=[], confusion=None,
+                    y_true=y, y_pred=probs.argmax(1), probs=probs)
+    # the positives score .8, .5, .3, .05: one, two, three and four of the four are found at those thresholds
+    assert [imbalance.threshold_for_recall(ev, r) for r in (0.25, 0.5, 0.6, 0.75, 1.0)] == [.8, .5, .3, .3, .05]
+    with pytest.raises(ValueError, match="no example of class 1"):
+        imbalance.threshold_for_recall(Evaluation(0, 0, 0, [], None, y_true=np.zeros(3, int), y_pred=np.zeros(3),
+                                                  probs=np.full((3, 2), .5)), 0.5)
+    with pytest.raises(TypeError, match="needs an Evaluation"):
+        imbalance.threshold_for_recall(probs, 0.5)
+    with pytest.raises(ValueError):
+        imbalance.threshold_for_recall(ev, 1.5)

@@ -197,3 +197,14 @@ def test_calibrate_threshold_bad_input(scans):
         leaks.calibrate_threshold(scans.images[:10], quantile=0.9)
     with pytest.raises(ValueError, match="safety must lie in"):
         leaks.calibrate_threshold(scans.images[:10], safety=2)
+
+
+def test_augmented_copies_keep_the_specimen_ids_so_split_then_augment_shares_no_group():
+    clinic = data.load("clinic")
+    originals = clinic.take_per_class(6, seed=0)
+    train, val = data.split(originals, how="stratified", seed=0)
+    copies = leaks.augmented_copies(train, copies=4, seed=0)
+    assert set(copies.groups.tolist()) == set(train.groups.tolist())
+    assert not set(copies.groups.tolist()) & set(val.groups.tolist())
+    report = leaks.find_leaks(copies, val)
+    assert len(report.shared_groups) == 0 and report.val_in_shared_groups == 0

@@ -31,6 +31,7 @@ SEED = 0
 FAST = False
 
 # %%
+check_parameters(SEED=SEED, FAST=FAST)
 steps = 3 if FAST else 10
 print(SEED, steps)
 
@@ -40,13 +41,18 @@ print(SEED, steps)
 
 # %% tags=["lesson-check"]
 assert steps > 0
+
+# %% [markdown]
+# ## Key points
+# - Steps count.
+# - **Toy vs world:** three steps here, millions in practice.
 '''
 
 
 # ------------------------------------------------------------------ py2nb
 def test_parse_percent_cells_types_and_tags():
     cells = nbtools.parse_percent(SCRIPT)
-    assert [c[0] for c in cells] == ["markdown", "code", "code", "markdown", "code"]
+    assert [c[0] for c in cells] == ["markdown", "code", "code", "markdown", "code", "markdown"]
     assert cells[0][1] == "# 01 A tiny lesson\n\nRun time: about 1 s on two cores."
     assert cells[1] == ("code", "SEED = 0\nFAST = False", ["parameters"])
     assert cells[3] == ("markdown", "## Exercise\nChange `SEED`.", ["exercise"])
@@ -76,7 +82,7 @@ def test_py2nb_writes_a_valid_notebook_with_stable_ids(tmp_path):
     again = nbformat.read(str(tmp_path / "01_tiny.ipynb"), as_version=4)
     nbformat.validate(again)
     assert again.nbformat_minor >= 5
-    assert [c.id for c in again.cells] == [f"cell-{i:02d}" for i in range(5)] == [c.id for c in nb.cells]
+    assert [c.id for c in again.cells] == [f"cell-{i:02d}" for i in range(6)] == [c.id for c in nb.cells]
     assert again.metadata.kernelspec == nbtools.KERNELSPEC
     assert again.metadata.language_info == {"name": "python"}
     assert again.cells[1].metadata.tags == ["parameters"]
@@ -123,6 +129,14 @@ def test_check_reports_each_broken_rule():
     for expected in ("Run time", "must set FAST", "executed in order", "machine path", "error output",
                      "lesson-check", "ends with ';'"):
         assert expected in problems
+
+
+def test_check_needs_check_parameters_after_the_parameters_and_a_toy_vs_world_key_point():
+    nb, name = executed()
+    nb.cells[2].source = nb.cells[2].source.replace("check_parameters(SEED=SEED, FAST=FAST)\n", "")
+    nb.cells[5].source = "## Key points\n- Steps count."
+    problems = "\n".join(nbtools.check_notebook(nb, name))
+    assert "check_parameters(SEED=SEED, FAST=FAST)" in problems and "Toy vs world" in problems
 
 
 def test_check_needs_a_parameters_cell_but_no_lesson_check_in_notebook_00():

@@ -262,6 +262,11 @@ def check_notebook(nb, filename):
         missing = {"SEED", "FAST"} - _assigned_names(cells[params[0]].source)
         if missing:
             problems.append(f"the 'parameters' cell must set {', '.join(sorted(missing))}")
+        after = [c for c in cells[params[0] + 1:] if c.cell_type == "code" and
+                 "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+        if not after or "check_parameters(SEED=SEED, FAST=FAST)" not in after[0].source:
+            problems.append("the first code cell after 'parameters' must call check_parameters(SEED=SEED, FAST=FAST) "
+                            "(from course_lib.repro), so a wrong type from papermill stops with a clear message")
     if tagged("injected-parameters"):
         problems.append("has a papermill 'injected-parameters' cell: commit the source notebook, not a papermill output")
 
@@ -292,6 +297,10 @@ def check_notebook(nb, filename):
     markdown = [c for c in cells if c.cell_type == "markdown"]
     if not markdown or "Run time" not in markdown[0].source:
         problems.append("the first markdown cell (the header) must state the 'Run time'")
+    key_points = [c.source for c in markdown if "## Key points" in c.source]
+    if not key_points or "**Toy vs world:**" not in key_points[-1].split("## Key points", 1)[-1]:
+        problems.append("the '## Key points' must end with a '**Toy vs world:**' line: how this miniature differs "
+                        "from a real project for this lesson, and the published result behind it")
     if (nb.metadata.get("kernelspec") or {}).get("name") != "python3":
         problems.append("kernelspec metadata must name the 'python3' kernel (papermill needs it)")
     return problems
