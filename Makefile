@@ -72,8 +72,14 @@ $(STAMP): pyproject.toml
 check-env: env
 	$(PY) -m course_lib.envcheck
 
+# JupyterLab refuses to start as root (containers, cloud machines) without --allow-root.
 lab: env check-env
-	$(VENV)/bin/jupyter lab notebooks/ $(ARGS)
+	@if [ "$$(id -u)" = 0 ]; then \
+	    echo "Running as root (a container or a cloud machine?): passing --allow-root to JupyterLab."; \
+	    $(VENV)/bin/jupyter lab notebooks/ --allow-root $(ARGS); \
+	else \
+	    $(VENV)/bin/jupyter lab notebooks/ $(ARGS); \
+	fi
 
 # ---------------------------------------------------------------- tests
 test: test-unit test-notebooks

@@ -176,3 +176,21 @@ def test_every_course_lib_module_is_listed_and_loads_lazily():
     for name in files:
         assert re.search(rf"^{name}\s", course_lib.__doc__, re.M), f"course_lib's docstring table lacks {name}"
     assert course_lib.leaks.__name__ == "course_lib.leaks"
+
+
+def test_licences_and_citation_exist_and_the_readme_names_them():
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "MIT License" in (root / "LICENSE").read_text(encoding="utf-8")
+    assert "CC BY 4.0" in (root / "LICENSE-CONTENT.md").read_text(encoding="utf-8")
+    citation = (root / "CITATION.cff").read_text(encoding="utf-8")
+    assert citation.startswith("cff-version: 1.2.0") and "title:" in citation and "authors:" in citation
+    for name in ("LICENSE", "LICENSE-CONTENT.md", "CITATION.cff"):
+        assert f"]({name})" in readme, f"the README does not link {name}"
+
+
+def test_make_lab_passes_allow_root_only_as_root():
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text(encoding="utf-8")
+    lab = makefile.split("\nlab:", 1)[1].split("\n\n", 1)[0]
+    assert '"$$(id -u)" = 0' in lab and "--allow-root" in lab
+    assert lab.count("jupyter lab notebooks/") == 2        # with --allow-root as root, without it otherwise
