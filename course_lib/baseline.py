@@ -97,7 +97,14 @@ def run_strategies(train_set, test, *, strategies=STRATEGIES, base="scans-s", ep
       the head alone for ``head_epochs``, then rank-``rank`` adapters and the head
       for the rest at ``lr`` (default ``LR_LORA``).
 
-    Every strategy gets ``epochs`` epochs in all.
+    Every strategy gets ``epochs`` epochs in all.  ``lr`` is either one rate, for
+    the second phase of ``"fine-tune"`` and ``"LoRA"`` (the other strategies keep
+    their usual rates), or a dict giving each strategy its own rate, for example
+    one chosen on validation (taught in ``08_strategies``): ``{"frozen baseline":
+    3e-2, "fine-tune": 1e-3, "LoRA": 1e-2}``.  For the frozen baseline it is the
+    head's rate (default ``LR_HEAD``), for ``"from scratch"`` the rate of every
+    layer (default ``LR_SCRATCH``); a strategy the dict does not name keeps its
+    default.
 
     Returns ``{strategy: StrategyRun}`` in the order given.  ``val`` (optional)
     records validation curves in each history.
@@ -108,6 +115,11 @@ def run_strategies(train_set, test, *, strategies=STRATEGIES, base="scans-s", ep
     ...                                epochs=1, progress=False)
     >>> 0.0 <= runs["from scratch"].accuracy <= 1.0
     True
+    >>> rates = {"frozen baseline": 3e-2, "fine-tune": 1e-3}         # each strategy its own rate
+    >>> runs = baseline.run_strategies(small, data.load("clinic_test"), strategies=list(rates), lr=rates,
+    ...                                epochs=2, progress=False)
+    >>> [r.history.lr[-1] for r in runs.values()]
+    [0.03, 0.001]
     """
     check_imageset(train_set, "run_strategies (train_set)")
     check_imageset(test, "run_strategies (test)")
@@ -129,8 +141,7 @@ def run_strategies(train_set, test, *, strategies=STRATEGIES, base="scans-s", ep
     if two_phase and head_epochs >= epochs:
         raise ValueError(f"head_epochs must be smaller than epochs ({epochs}), so that {two_phase[0]!r} has "
                          f"epochs left to train its backbone; got head_epochs={head_epochs}.")
-    if lr is not None:
-        check_positive("lr", lr)
+    rates = _rates(lr, strategies)
     if LORA in strategies:       # a bad rank fails now, before any strategy has trained
         lora._plan(models.build(models.BASES[base]["arch"], n_classes=2), rank, None, models.BLOCKS)
     check_positive("batch_size", batch_size, integer=True)
@@ -146,18 +157,20 @@ def run_strategies(train_set, test, *, strategies=STRATEGIES, base="scans-s", ep
         seed_everything(seed)       # the same fresh head (or fresh model) for a given seed, whatever ran before
         if name == "from scratch":
             model = models.build(models.BASES[base]["arch"], n_classes=n_classes)
-            hist = recipes.train_from_scratch(model, train_set, val, epochs=epochs, label=name, **common)
+            hist = recipes.train_from_scratch(model, train_set, val, epochs=epochs, label=name,
+                                              lr=rates.get(name, recipes.LR_SCRATCH), **common)
         else:
             model = models.load_base(base, n_classes=n_classes)
             if name == "frozen baseline":
-                hist = recipes.feature_extract(model, train_set, val, epochs=epochs, label=name, **common)
+                hist = recipes.feature_extract(model, train_set, val, epochs=epochs, label=name,
+                                               lr=rates.get(name, recipes.LR_HEAD), **common)
             elif name == LORA:
                 hist = recipes.lora_fine_tune(model, train_set, val, rank=rank, head_epochs=head_epochs,
-                                              epochs=epochs - head_epochs, lr=lr or recipes.LR_LORA, label=name,
-                                              **common)
+                                              epochs=epochs - head_epochs, lr=rates.get(name, recipes.LR_LORA),
+                                              label=name, **common)
             else:
                 hist = recipes.fine_tune(model, train_set, val, head_epochs=head_epochs, epochs=epochs - head_epochs,
-                                         lr=lr or recipes.LR_FINETUNE, decay=decay, label=name, **common)
+                                         lr=rates.get(name, recipes.LR_FINETUNE), decay=decay, label=name, **common)
         # count while the model is as it was trained (the frozen baseline's backbone is still frozen);
         # a task stores its head (frozen), its adapters and head (LoRA), or the whole model
         counts = models.count_parameters(model)
@@ -169,3 +182,18 @@ def run_strategies(train_set, test, *, strategies=STRATEGIES, base="scans-s", ep
                                  forgetting.source_accuracy(model, base))
     return runs
 
+
+def _rates(lr, strategies):
+    """``{strategy: rate}`` from run_strategies' ``lr``: one rate for the two-phase strategies, or a dict."""
+    if lr is None:
+        return {}
+    if isinstance(lr, dict):
+        for name, rate in lr.items():
+            check_choice("strategy in lr", name, _ALL)
+            if name not in strategies:
+                raise ValueError(f"lr gives a rate for {name!r}, which is not among the strategies to run "
+                                 f"({strategies}). Give rates only for strategies you run.")
+            check_positive(f"lr[{name!r}]", rate)
+        return dict(lr)
+    check_positive("lr", lr)
+    return {name: lr for name in ("fine-tune", LORA)}

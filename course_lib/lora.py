@@ -12,12 +12,23 @@ That limit is the point: the update cannot rewrite the features wholesale, so
 the model tends to learn less of the new task than full fine-tuning and to
 forget less of the old one (Biderman et al. 2024).
 
-A conv weight shaped (out, in, k, k) is treated as a matrix with ``out`` rows
-and ``in * k * k`` columns, so ``A`` is (rank, in*k*k) and ``B`` is (out, rank).
-What each task must store is only its adapters and its head; and because
-``W + delta`` is just another weight of the same shape, :func:`merge_lora`
-adds the update into ``W`` once training is over, giving back a plain model
-that costs nothing extra at inference.
+Each adapted layer computes its frozen output plus the low-rank path,
+``W x + (alpha / rank) * B (A x)``, and never builds ``B @ A`` while training:
+the frozen ``W`` needs no weight gradient and no optimizer state, but the
+forward pass and the backward pass to the layer's input still run through the
+whole of ``W``.  The saving is storage and optimizer memory, not forward
+arithmetic.
+
+Hu et al. applied LoRA to the linear (attention projection) layers of
+transformers.  Adapting convolutions is a later variant (LoCon-style): a conv
+weight shaped (out, in, k, k) is treated as a matrix with ``out`` rows and
+``in * k * k`` columns, so ``A`` is (rank, in*k*k), run as a conv with the
+base's kernel and ``rank`` output channels, and ``B`` is (out, rank), run as a
+1x1 conv.  What each task must store is only its adapters and its head; and
+because both paths are linear in the weights, :func:`merge_lora` can add
+``delta = (alpha / rank) * B @ A`` into ``W`` once training is over, giving back
+a plain model with the same outputs up to rounding and nothing extra to
+compute at inference.
 
 For real models the Hugging Face ``peft`` library does all of this:
 ``get_peft_model(model, LoraConfig(r=4, lora_alpha=4, target_modules=[...],
@@ -92,20 +103,37 @@ class LoRALayer(nn.Module):
         self.B = nn.Parameter(torch.zeros(out_size, rank))
 
     def delta(self):
-        """The update ``(alpha / rank) * B @ A``, shaped like the base weight."""
+        """The update ``(alpha / rank) * B @ A``, shaped like the base weight (built only to merge or inspect)."""
         return (self.scale * self.B @ self.A).view(self.base.weight.shape)
 
     def merged_weight(self):
-        """``W + delta``, the weight the layer computes with (and what :func:`merge_lora` stores)."""
+        """``W + delta``: the weight :func:`merge_lora` stores.  The forward pass never builds it."""
         return self.base.weight.clone().add_(self.delta())   # clone(): keeps W's memory layout exactly
 
-    def forward(self, x):
-        """``(W + delta) x``, which is the base's ``W x`` plus the low-rank path ``(alpha / rank) * B (A x)``."""
-        w, b = self.merged_weight(), self.base.bias
+    def low_rank(self, x):
+        """The low-rank path ``(alpha / rank) * B (A x)``, computed without building ``B @ A``.
+
+        For a linear layer, ``A x`` squeezes the input to ``rank`` numbers and
+        ``B`` expands them to the outputs.  For a conv, ``A`` is a conv with the
+        base's kernel, stride, padding and dilation and ``rank`` output channels,
+        and ``B`` a 1x1 conv from those ``rank`` channels to the outputs.
+        """
         if isinstance(self.base, nn.Linear):
-            return F.linear(x, w, b)
+            return self.scale * F.linear(F.linear(x, self.A), self.B)
         conv = self.base
-        return F.conv2d(x, w, b, conv.stride, conv.padding, conv.dilation)
+        a = self.A.view(self.rank, conv.in_channels, *conv.kernel_size)
+        squeezed = F.conv2d(x, a, None, conv.stride, conv.padding, conv.dilation)       # A x: rank channels
+        return self.scale * F.conv2d(squeezed, self.B[:, :, None, None])             # B (A x)
+
+    def forward(self, x):
+        """The frozen layer's own output ``W x`` (with its bias) plus the low-rank path ``(alpha / rank) * B (A x)``.
+
+        Two extra, thin products per call; the frozen ``W`` is used as it is, so
+        it needs no weight gradient and no optimizer state.  Because both
+        paths are linear in the weights, this equals ``(W + delta) x`` up to
+        rounding, which is what makes :func:`merge_lora` an equivalence.
+        """
+        return self.base(x) + self.low_rank(x)
 
     def extra_repr(self):
         return f"rank={self.rank}, alpha={self.alpha:g}"

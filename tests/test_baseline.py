@@ -134,3 +134,34 @@ def test_single_phase_strategies_run_with_one_epoch(small):
     out = baseline.run_strategies(train_set, test, strategies=["frozen baseline", "from scratch"], epochs=1,
                                   progress=False)
     assert [len(r.history) for r in out.values()] == [1, 1]
+
+
+def test_each_strategy_can_get_its_own_rate(small):
+    from course_lib import recipes
+    train_set, test = small
+    kw = dict(epochs=2, head_epochs=1, batch_size=8, seed=3, progress=False)
+    names = ["frozen baseline", "fine-tune", "from scratch", baseline.LORA]
+    default = baseline.run_strategies(train_set, test, strategies=names, **kw)
+    assert [default[n].history.lr for n in names] == [[recipes.LR_HEAD] * 2, [recipes.LR_HEAD, recipes.LR_FINETUNE],
+                                                     [recipes.LR_SCRATCH] * 2, [recipes.LR_HEAD, recipes.LR_LORA]]
+    rates = {"frozen baseline": 3e-2, "fine-tune": 1e-3, "from scratch": 1e-3, baseline.LORA: 1e-2}
+    own = baseline.run_strategies(train_set, test, strategies=names, lr=rates, **kw)
+    assert [own[n].history.lr for n in names] == [[3e-2] * 2, [recipes.LR_HEAD, 1e-3], [1e-3] * 2,
+                                                 [recipes.LR_HEAD, 1e-2]]          # the head phase keeps LR_HEAD
+    assert own["frozen baseline"].accuracy != default["frozen baseline"].accuracy or \
+        own["frozen baseline"].history.train_loss != default["frozen baseline"].history.train_loss
+    partial = baseline.run_strategies(train_set, test, strategies=["frozen baseline", "fine-tune"],
+                                      lr={"fine-tune": 1e-3}, **kw)               # the others keep their default
+    assert partial["frozen baseline"].history.lr == [recipes.LR_HEAD] * 2
+    one = baseline.run_strategies(train_set, test, strategies=names, lr=2e-3, **kw)  # one rate: two-phase only
+    assert [one[n].history.lr[-1] for n in names] == [recipes.LR_HEAD, 2e-3, recipes.LR_SCRATCH, 2e-3]
+
+
+def test_bad_rates_say_what_to_do(small):
+    train_set, test = small
+    with pytest.raises(ValueError, match="Unknown strategy in lr 'probe'"):
+        baseline.run_strategies(train_set, test, lr={"probe": 1e-2})
+    with pytest.raises(ValueError, match="lr gives a rate for 'LoRA', which is not among the strategies"):
+        baseline.run_strategies(train_set, test, strategies=["fine-tune"], lr={baseline.LORA: 1e-2})
+    with pytest.raises(ValueError, match=r"lr\['fine-tune'\] must be greater than zero"):
+        baseline.run_strategies(train_set, test, lr={"fine-tune": 0.0})

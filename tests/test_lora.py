@@ -246,3 +246,88 @@ def test_a_failed_add_lora_leaves_the_model_unchanged():
 def test_docstring_examples_run():
     result = doctest.testmod(lora, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+# --------------------------------------------------------------------------- the forward pass: W x + s * B (A x)
+def _ops_outputs(fn):
+    """Run ``fn()`` and return the shapes of every tensor any aten op produced (forward and backward)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Record(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.shapes = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            for t in (out if isinstance(out, (tuple, list)) else (out,)):
+                if torch.is_tensor(t):
+                    self.shapes.append((str(func), tuple(t.shape)))
+            return out
+
+    with Record() as rec:
+        fn()
+    return rec.shapes
+
+
+@pytest.mark.parametrize("layer", [nn.Conv2d(6, 10, 3, padding=1), nn.Conv2d(6, 10, 3, stride=2, dilation=2),
+                                   nn.Linear(12, 10)], ids=["conv", "conv-stride-dilation", "linear"])
+def test_unmerged_forward_never_builds_the_merged_weight(layer, monkeypatch):
+    adapter = lora.LoRALayer(layer, rank=2)
+    with torch.no_grad():
+        nn.init.normal_(adapter.B)
+    v = torch.rand(3, 6, 9, 9) if isinstance(layer, nn.Conv2d) else torch.rand(3, 12)
+    forbidden = {tuple(layer.weight.shape), (layer.weight.shape[0], layer.weight[0].numel())}
+
+    def step():
+        adapter.zero_grad()
+        adapter(v).square().sum().backward()
+
+    built = [(op, shape) for op, shape in _ops_outputs(step) if shape in forbidden]
+    assert built == [], f"the forward or backward built a weight-sized tensor: {built}"
+    assert adapter.A.grad is not None and adapter.B.grad is not None     # the adapters learn...
+    assert layer.weight.grad is None                                     # ...the frozen W gets no weight gradient
+
+    def must_not_be_called(self):
+        raise AssertionError("LoRALayer.forward must not build W + delta")
+
+    monkeypatch.setattr(lora.LoRALayer, "merged_weight", must_not_be_called)
+    monkeypatch.setattr(lora.LoRALayer, "delta", must_not_be_called)
+    step()                                                               # still runs without them
+
+
+@pytest.mark.parametrize("layer", [nn.Conv2d(6, 10, 3, padding=1), nn.Conv2d(6, 10, 3, stride=2, dilation=2),
+                                   nn.Linear(12, 10)], ids=["conv", "conv-stride-dilation", "linear"])
+def test_unmerged_output_equals_the_merged_weights_output_to_rounding_error(layer):
+    torch.manual_seed(0)
+    adapter = lora.LoRALayer(layer, rank=3, alpha=6)
+    v = torch.rand(4, 6, 9, 9) if isinstance(layer, nn.Conv2d) else torch.rand(4, 12)
+    with torch.no_grad():
+        nn.init.normal_(adapter.B)
+        unmerged = adapter(v)
+        w = adapter.merged_weight()
+        if isinstance(layer, nn.Linear):
+            merged = nn.functional.linear(v, w, layer.bias)
+        else:
+            merged = nn.functional.conv2d(v, w, layer.bias, layer.stride, layer.padding, layer.dilation)
+        without = layer(v)
+    scale = merged.abs().max()
+    assert float((unmerged - merged).abs().max() / scale) < 1e-5
+    assert float((unmerged - without).abs().max() / scale) > 1e-2        # the update does change the outputs
+
+
+def test_merging_a_trained_model_is_an_equivalence_to_rounding_error(trained, x):
+    import copy
+    model = copy.deepcopy(trained[0])
+    with torch.no_grad():
+        before = model(x)
+        changed = float((before - _plain_with_head(model)(x)).abs().max() / before.abs().max())
+        after = lora.merge_lora(model)(x)
+    assert changed > 1e-3                                                # the adapters changed the outputs
+    assert float((after - before).abs().max() / before.abs().max()) < 1e-5
+
+
+def _plain_with_head(model):
+    plain = models.load_base("scans-s", n_classes=5)
+    plain.head.load_state_dict(model.head.state_dict())
+    return plain
