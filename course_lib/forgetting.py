@@ -15,8 +15,12 @@ on its source task.  Two ways to measure what is left:
 :func:`track_source` turns either measure into a callback for ``train.fit``
 that records one value per epoch in ``history.extra``, so the source curve can
 be drawn next to the target curves with
-``plots.learning_curves(hist, extra="source_acc")``.  :func:`block_drift` says
-how far each block of the backbone moved away from its pretrained weights.
+``plots.learning_curves(hist, extra="source_acc")``.  :func:`block_change` says
+where the backbone changed, block by block, in measures that do not depend on
+each block's weight scale: how much each weight moved (in absolute terms) and how
+much each block's output changed on fixed images.  :func:`block_drift` is the
+older, relative measure ``||w - w0|| / ||w0||`` (kept for notebook 08): under
+Adam it mostly reflects how large each block's weights were to begin with.
 
 None of these functions changes the model or draws from the global random
 number generators, so measuring a run does not change the run.
@@ -31,7 +35,7 @@ True
 ...                  callbacks=[forgetting.track_source()])
 >>> len(hist.extra["source_acc"])            # one value per epoch
 2
->>> sorted(forgetting.block_drift(model))
+>>> sorted(forgetting.block_change(model))
 ['block1', 'block2', 'block3']
 """
 
@@ -45,7 +49,7 @@ from torch import nn
 from . import models
 from ._checks import check_choice, check_positive, check_seed
 
-__all__ = ["source_accuracy", "source_probe_accuracy", "track_source", "block_drift"]
+__all__ = ["source_accuracy", "source_probe_accuracy", "track_source", "block_change", "block_drift"]
 
 SOURCES = ("scans", "photos")      # the source domains that have a training and a test set
 _CACHE = {}
@@ -239,14 +243,97 @@ def track_source(how="head", name="source_acc", **options):
 
 
 # --------------------------------------------------------------------------- which block moved
+def _weights_to_compare(model):
+    """The weights a model computes with: for LoRA adapters (notebook 08), a merged copy (W + delta)."""
+    from . import lora
+    if lora.lora_layers(model):
+        return lora.merge_lora(copy.deepcopy(model))
+    return model
+
+
+def _images(images, base):
+    """Fixed images to run through the blocks: by default the first 20 source test images of each class."""
+    if images is None:
+        x, _ = _first_per_class(*_tensors(f"{models.BASES[base]['source']}_test"), 20, "per_class")
+        return x
+    from .train import as_tensors
+    if hasattr(images, "tensors") and callable(images.tensors):     # an ImageSet
+        return images.tensors()[0]
+    n = len(images) if hasattr(images, "__len__") else 0
+    x, _ = as_tensors((images, np.zeros(n, dtype=np.int64)), name="images")
+    if len(x) < 2:
+        raise ValueError(f"images must hold at least 2 images to compare a block's outputs on, got {len(x)}.")
+    return x
+
+
+@torch.no_grad()
+def block_change(model, base=None, images=None):
+    """Where fine-tuning changed the backbone, block by block, without the weight-scale artefact.
+
+    Taught in ``02_too_high_learning_rate``.  For each block, compared with the
+    pretrained base, returns a dict of three numbers:
+
+    * ``"weight_size"``: the root mean square (RMS) of the base's weights in
+      that block, their typical size before fine-tuning;
+    * ``"weight_change"``: the RMS of ``w - w0``, how far a typical weight of the
+      block moved, in absolute terms (Adam moves every weight by steps of about
+      the learning rate, whatever its size);
+    * ``"output_change"``: how much the block's *output* changed on fixed images,
+      ``||block'(h) - block(h)|| / ||block(h)||``, where ``h`` is what the base
+      feeds that block.  Each block gets the same input in both models, so the
+      number belongs to that block alone and does not add up the changes of
+      the blocks below it.
+
+    ``images`` are the fixed inputs (an ImageSet or an array of images); by
+    default the first 20 test images of each class of the base's source task.
+    The head is left out: a new head has no pretrained weights to compare with.
+    Dividing ``weight_change`` by ``weight_size`` gives (about) the relative
+    drift of :func:`block_drift`: a block with large weights looks still in that
+    ratio even when its weights moved as far as the others.
+
+    >>> from course_lib import models
+    >>> block_change(models.load_base("scans-s", n_classes=5))["block1"]
+    {'weight_size': 0.547..., 'weight_change': 0.0, 'output_change': 0.0}
+
+    A model with LoRA adapters (notebook 08) is measured on its merged weights,
+    ``W + delta``, without changing the model itself.
+    """
+    base = _base_of(_check_model(model), base)
+    start = _source_model(base)
+    x = _images(images, base)
+    now_model = _weights_to_compare(model)
+    was_training = now_model.training
+    now_model.eval()
+    try:
+        h = ((x - models.PIXEL_MEAN) / models.PIXEL_STD).contiguous(memory_format=torch.channels_last)
+        change = {}
+        for i, block in enumerate(models.BLOCKS):
+            now = torch.cat([p.detach().flatten() for p in now_model.backbone[i].parameters()])
+            then = torch.cat([p.detach().flatten() for p in start.backbone[i].parameters()])
+            out_then, out_now = start.backbone[i](h), now_model.backbone[i](h)
+            change[block] = {
+                "weight_size": round(float(then.pow(2).mean().sqrt()), 6),
+                "weight_change": round(float((now - then).pow(2).mean().sqrt()), 6),
+                "output_change": round(float((out_now - out_then).norm() / out_then.norm()), 6),
+            }
+            h = out_then
+    finally:
+        now_model.train(was_training)
+    return change
+
+
 @torch.no_grad()
 def block_drift(model, base=None):
     """How far each backbone block moved from the base's weights: ``||w - w0|| / ||w0||``.
 
-    Taught in ``02_too_high_learning_rate``.  Returns ``{"block1": ..., "block2":
-    ..., "block3": ...}``: 0 for a block that never changed, 0.5 for one whose
-    weights moved by half their own size.  The head is left out, because a new
-    head has no pretrained weights to compare with.
+    Taught in ``02_too_high_learning_rate`` (as the measure *not* to rank blocks
+    by; used in ``08_strategies``).  Returns ``{"block1": ..., "block2": ...,
+    "block3": ...}``: 0 for a block that never changed, 0.5 for one whose weights
+    moved by half their own size.  The head is left out, because a new head has
+    no pretrained weights to compare with.  Under Adam every weight moves by
+    steps of about the learning rate, so this ratio is largest for the blocks
+    with the smallest weights; :func:`block_change` compares blocks without that
+    artefact.
 
     >>> from course_lib import models
     >>> block_drift(models.load_base("scans-s", n_classes=5))
@@ -257,9 +344,7 @@ def block_drift(model, base=None):
     """
     base = _base_of(_check_model(model), base)
     start = _source_model(base)
-    from . import lora
-    if lora.lora_layers(model):         # LoRA adapters: measure the weights they compute with (W + delta)
-        model = lora.merge_lora(copy.deepcopy(model))
+    model = _weights_to_compare(model)  # LoRA adapters: measure the weights they compute with (W + delta)
     drift = {}
     for i, block in enumerate(models.BLOCKS):
         now = torch.cat([p.detach().flatten() for p in model.backbone[i].parameters()])

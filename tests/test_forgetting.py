@@ -180,6 +180,100 @@ def test_block_drift_explains_bad_input():
         forgetting.block_drift(models.load_base("scans-s", 5), base="photos-l")
 
 
+# --------------------------------------------------------------------------- block_change
+def test_block_change_is_zero_for_the_base_and_positive_after_fine_tuning(overwritten):
+    base = models.load_base("scans-s", n_classes=5)
+    still = forgetting.block_change(base)
+    assert list(still) == list(models.BLOCKS)
+    for block, numbers in still.items():
+        assert numbers["weight_change"] == 0.0 and numbers["output_change"] == 0.0
+        w0 = torch.cat([p.detach().flatten() for p in base.backbone[models.BLOCKS.index(block)].parameters()])
+        assert numbers["weight_size"] == pytest.approx(float(w0.pow(2).mean().sqrt()), abs=1e-6)
+    moved = forgetting.block_change(overwritten)
+    assert all(moved[b]["weight_change"] > 1e-3 and moved[b]["output_change"] > 1e-3 for b in models.BLOCKS)
+    assert all(moved[b]["weight_size"] == still[b]["weight_size"] for b in models.BLOCKS)
+
+
+def test_block_change_measures_weights_in_absolute_terms():
+    model = models.load_base("scans-s", n_classes=5)
+    with torch.no_grad():
+        for block in (model.backbone[0], model.backbone[2]):      # every weight of block1 and block3 moves by 0.01
+            for p in block.parameters():
+                p.add_(0.01)
+    change = forgetting.block_change(model)
+    assert change["block1"]["weight_change"] == pytest.approx(0.01, abs=1e-6)
+    assert change["block3"]["weight_change"] == pytest.approx(0.01, abs=1e-6)
+    assert change["block2"]["weight_change"] == 0.0
+    drift = forgetting.block_drift(model)                         # the relative measure ranks them by weight size
+    assert drift["block1"] < drift["block3"]
+    for b in ("block1", "block3"):
+        assert change[b]["weight_change"] / change[b]["weight_size"] == pytest.approx(drift[b], abs=1e-3)
+
+
+def test_block_change_gives_each_block_only_its_own_output_change():
+    model = models.load_base("scans-s", n_classes=5)
+    with torch.no_grad():
+        model.backbone[0][0].weight.mul_(1.5)                      # change block1 alone
+    change = forgetting.block_change(model)
+    assert change["block1"]["output_change"] > 0.1
+    assert change["block2"]["output_change"] == 0.0 == change["block3"]["output_change"]   # not accumulated
+    with torch.no_grad():
+        features_moved = (model.features(forgetting._images(None, "scans-s")) -
+                          models.load_base("scans-s", 5).features(forgetting._images(None, "scans-s"))).abs().max()
+    assert features_moved > 0                                      # although the features downstream did change
+
+
+def test_block_change_sees_only_the_blocks_that_trained(few):
+    model = models.load_base("scans-s", n_classes=5)
+    models.freeze_up_to(model, 1)                                  # only block3 and the head train
+    train.fit(model, few, epochs=3, lr=3e-3, batch_size=8, seed=0, progress=False)
+    change = forgetting.block_change(model)
+    for b in ("block1", "block2"):
+        assert change[b]["weight_change"] == 0.0 == change[b]["output_change"]
+    assert change["block3"]["weight_change"] > 0 and change["block3"]["output_change"] > 0
+
+
+def test_block_change_on_other_images_and_leaves_the_model_as_it_was(overwritten, few):
+    before = _weights(overwritten)
+    overwritten.train()
+    on_source = forgetting.block_change(overwritten)
+    on_target = forgetting.block_change(overwritten, images=few)                    # an ImageSet
+    on_array = forgetting.block_change(overwritten, images=few.tensors()[0].numpy())  # or an array of images
+    assert on_target == on_array
+    assert on_target["block3"]["output_change"] != on_source["block3"]["output_change"]
+    assert on_target["block3"]["weight_change"] == on_source["block3"]["weight_change"]
+    assert overwritten.training and _same(before, _weights(overwritten))
+
+
+def test_block_change_of_a_lora_model_equals_that_of_its_merge(few):
+    import copy
+    from course_lib import lora
+    repro.seed_everything(0)
+    model = models.load_base("scans-s", n_classes=5)
+    lora.add_lora(model, rank=2)
+    train.fit(model, few, epochs=3, lr=1e-2, batch_size=8, seed=0, progress=False)
+    change = forgetting.block_change(model)
+    assert lora.lora_layers(model)                                 # measured without merging the model itself
+    merged = forgetting.block_change(lora.merge_lora(copy.deepcopy(model)))
+    for b in models.BLOCKS:
+        assert change[b]["weight_change"] > 0
+        assert change[b]["weight_change"] == pytest.approx(merged[b]["weight_change"], abs=1e-5)
+        assert change[b]["output_change"] == pytest.approx(merged[b]["output_change"], abs=1e-4)
+
+
+def test_block_change_explains_bad_input():
+    with pytest.raises(TypeError, match="course model"):
+        forgetting.block_change("scans-s")
+    with pytest.raises(ValueError, match="does not have the shape of base 'photos-l'"):
+        forgetting.block_change(models.load_base("scans-s", 5), base="photos-l")
+    with pytest.raises(ValueError, match="not loaded from a pretrained base"):
+        forgetting.block_change(models.build("small", n_classes=5))
+    with pytest.raises(ValueError, match="at least 2 images"):
+        forgetting.block_change(models.load_base("scans-s", 5), images=torch.rand(1, 1, 20, 20))
+    with pytest.raises(ValueError, match="images shaped"):
+        forgetting.block_change(models.load_base("scans-s", 5), images=torch.rand(20, 20))
+
+
 # --------------------------------------------------------------------------- docs
 def test_docstring_examples_run_and_name_the_notebook():
     result = doctest.testmod(forgetting, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
