@@ -6,6 +6,7 @@ what to do instead.  Learners read these messages, so they are written for
 people, not for the interpreter.
 """
 
+import difflib
 import numbers
 
 import numpy as np
@@ -63,11 +64,44 @@ def check_images(images, *, name="images"):
     return images
 
 
-def check_seed(seed, *, name="seed"):
-    """Raise unless ``seed`` is a non-negative integer; return it as an int."""
+def check_seed(seed, *, name="seed", allow_none=False):
+    """Raise unless ``seed`` is a non-negative integer (or None when ``allow_none``); return it.
+
+    A float seed such as 1.5 is refused rather than truncated to 1.
+    """
+    if seed is None and allow_none:
+        return None
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"{name} must be a non-negative integer such as 0 or 42, got {seed!r}.")
+        raise ValueError(f"{name} must be a non-negative integer such as 0 or 42, got {seed!r}"
+                         f"{f' ({type(seed).__name__})' if not isinstance(seed, numbers.Integral) else ''}.")
     return int(seed)
+
+
+def check_keywords(where, unknown, known, aliases=None):
+    """Raise a ``TypeError`` naming the closest known keyword for each misspelt one in ``unknown``.
+
+    ``aliases`` maps names from other libraries (``learning_rate``) to the
+    course's (``lr``).
+
+    >>> check_keywords("fit", {"epoch": 3}, ["epochs", "lr"])
+    Traceback (most recent call last):
+    ...
+    TypeError: fit() got an unexpected keyword argument 'epoch'. Did you mean epochs=...?
+    """
+    if not unknown:
+        return
+    aliases = aliases or {}
+    parts = []
+    for name in unknown:
+        close = aliases.get(name) or next(iter(difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)), None)
+        if close and " " in close:                      # an explanation rather than a keyword
+            parts.append(f"'{name}': {close}")
+        else:
+            parts.append(f"'{name}'" + (f". Did you mean {close}=...?" if close else ""))
+    listed = ", ".join(sorted(known))
+    if len(parts) == 1 and ("Did you mean" in parts[0] or ": " in parts[0]):
+        raise TypeError(f"{where}() got an unexpected keyword argument {parts[0]}")
+    raise TypeError(f"{where}() got unexpected keyword argument(s) {'; '.join(parts)}. It takes: {listed}.")
 
 
 def is_imageset(obj):
@@ -123,8 +157,9 @@ def check_labels(labels, n_classes=None, *, name="labels", n_items=None):
     if arr.size == 0:
         raise ValueError(f"{name} is empty (0 items). Check the filter or split that produced it.")
     if not np.issubdtype(arr.dtype, np.integer):
+        example = f" (such as {arr.flat[0]!r})" if arr.dtype.kind in "USO" else ""
         raise TypeError(
-            f"{name} must hold integer class ids 0, 1, 2, ..., got dtype {arr.dtype}. "
+            f"{name} must hold integer class ids 0, 1, 2, ..., got dtype {arr.dtype}{example}. "
             "Convert class names to ids first, for example with sklearn.preprocessing.LabelEncoder."
         )
     if n_items is not None and arr.size != n_items:
@@ -135,7 +170,8 @@ def check_labels(labels, n_classes=None, *, name="labels", n_items=None):
         bad = sorted({int(v) for v in arr if v < 0 or v >= n_classes})[:5]
         raise ValueError(
             f"{name} must lie in 0..{n_classes - 1} for a model with {n_classes} classes, "
-            f"found {bad}. Build the model with n_classes={int(arr.max()) + 1} or relabel the data."
+            f"found {bad}. If these labels are right, build the model with n_classes={int(arr.max()) + 1}; if the "
+            "data come from another task than the model's, pass data of the model's task."
         )
     return arr
 
@@ -146,3 +182,39 @@ def check_same_length(**arrays):
     if len(set(lengths.values())) > 1:
         listed = ", ".join(f"{k}={n}" for k, n in lengths.items())
         raise ValueError(f"These must have the same length, one entry per item: {listed}.")
+
+
+def check_pixels(images, *, name="images"):
+    """Raise unless ``images`` hold grayscale pixels the course can scale, shaped (N, H, W).
+
+    Used by ``data.ImageSet``: uint8 (and other integers) in 0..255, or floats
+    in 0..1 (kept as they are) or in 0..255 (divided by 255).  Non-finite
+    values, values outside 0..255 and colour or channel axes are refused with
+    the line that fixes them.
+    """
+    arr = np.asarray(images)
+    if arr.ndim == 4:
+        if arr.shape[1] == 1:
+            fix = "images[:, 0]"
+        elif arr.shape[-1] in (3, 4):
+            fix = "images.mean(axis=-1) (or PIL's Image.convert('L') on each image)"
+        else:
+            fix = "one channel per image"
+        raise ValueError(f"{name} must be grayscale images shaped (N, H, W), got shape {arr.shape}: a colour or "
+                         f"channel axis. Convert them first, with {fix}.")
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} must hold numbers (pixel values), uint8 0..255 or floats 0..1, got dtype {arr.dtype}.")
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all():
+            bad = int((~np.isfinite(arr)).any(axis=tuple(range(1, arr.ndim))).sum())
+            raise ValueError(f"{name} hold NaN or infinite pixel values (in {bad} image(s)). Find where they came "
+                             "from, or replace them, for example with np.nan_to_num(images).")
+        if arr.size and (arr.min() < 0 or arr.max() > 255):
+            raise ValueError(f"{name} are floats in {arr.min():g}..{arr.max():g}, but float pixels must lie in "
+                             "0..1 (or 0..255). Rescale them first, for example (images - images.min()) / "
+                             "(images.max() - images.min()).")
+    elif arr.dtype != np.uint8 and arr.size and (arr.min() < 0 or arr.max() > 255):
+        raise ValueError(f"{name} have {arr.dtype} values in {arr.min()}..{arr.max()}, outside 0..255 (16-bit "
+                         "images?). Scale them to uint8 first, for example (images / images.max() * 255).round()"
+                         ".astype(np.uint8).")
+    return arr

@@ -25,9 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import check_choice, check_fraction, check_positive, check_same_length, check_images
+from ._checks import (check_choice, check_fraction, check_images, check_labels, check_pixels, check_positive,
+                      check_same_length, check_seed)
 
 REBUILD = "make data   (or: python -m course_lib.build)"
+RESTORE = f"Restore it with `git checkout data/` or rebuild it with: {REBUILD}"
 MANIFEST = "MANIFEST.json"
 
 # The domains of the data world.  DATASHEET.md tells the story behind each one.
@@ -72,10 +74,28 @@ def read_manifest(folder=None):
     if not path.exists():
         raise DataFileError(f"The data manifest {path} is missing. Rebuild the data world with: {REBUILD}")
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise DataFileError(f"The data manifest {path} is damaged ({e}). "
-                            f"Restore it with `git checkout data/` or rebuild with: {REBUILD}") from None
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DataFileError(f"The data manifest {path} is damaged ({e}). {RESTORE}") from None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(v, dict) and isinstance(v.get("sha256"), str)
+                                              for v in files.values()):
+        if not isinstance(manifest, dict):
+            got = f"it holds a {type(manifest).__name__}"
+        elif "files" not in manifest:
+            got = "it has no 'files' entry"
+        else:
+            got = f"its 'files' entry is a {type(files).__name__}"
+        raise DataFileError(f"The data manifest {path} is damaged: it should map 'files' to one {{'sha256': ...}} "
+                            f"per data file, but {got}. {RESTORE}")
+    return manifest
+
+
+def expected_files():
+    """Every data file the course loads: the domains of ``DOMAINS`` and the bases of ``models.BASES``."""
+    from .models import BASES
+
+    return sorted({info["file"] for info in DOMAINS.values()} | {info["file"] for info in BASES.values()})
 
 
 _VERIFIED = {}
@@ -90,9 +110,10 @@ def data_path(relname):
     path = folder / relname
     entry = read_manifest(folder)["files"].get(relname)
     if entry is None:
-        raise DataFileError(f"{relname} is not listed in {folder / MANIFEST}. Rebuild with: {REBUILD}")
+        raise DataFileError(f"{relname} is not listed in {folder / MANIFEST}, so it cannot be checked. Restore the "
+                            f"manifest with `git checkout data/` or rebuild with: {REBUILD}")
     if not path.exists():
-        raise DataFileError(f"The data file {path} is missing. Rebuild it with: {REBUILD}")
+        raise DataFileError(f"The data file {path} is missing. {RESTORE}")
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     if _VERIFIED.get(key) != entry["sha256"]:
@@ -100,20 +121,23 @@ def data_path(relname):
         if digest != entry["sha256"]:
             raise DataFileError(
                 f"The data file {path} is corrupted: its SHA-256 checksum is {digest[:12]}..., "
-                f"the manifest expects {entry['sha256'][:12]}.... Restore it with `git checkout data/` "
-                f"or rebuild it with: {REBUILD}")
+                f"the manifest expects {entry['sha256'][:12]}.... {RESTORE}")
         _VERIFIED[key] = digest
     return path
 
 
 def verify_all():
-    """Check every file in the manifest; returns ``[(file, ok, message), ...]`` and never raises."""
+    """Check every file in the manifest and every file the course loads; ``[(file, ok, message), ...]``, never raises.
+
+    A file the course loads but the manifest does not list fails here, not
+    later when a notebook loads it.
+    """
     try:
         files = read_manifest()["files"]
     except DataFileError as e:
         return [(MANIFEST, False, str(e))]
     results = []
-    for relname in sorted(files):
+    for relname in sorted(set(files) | set(expected_files())):
         try:
             data_path(relname)
             results.append((relname, True, "ok"))
@@ -127,7 +151,11 @@ def verify_all():
 class ImageSet:
     """A labelled set of small grayscale images, with optional group ids and acquisition times.
 
-    ``images``: uint8 array (N, H, W); ``labels``: int array (N,); ``groups``: the
+    Taught in ``00_welcome_first_transfer``.
+    ``images``: uint8 array (N, H, W) (floats in 0..1 are kept as they are,
+    floats in 0..255 divided by 255 by :meth:`tensors`; NaN, colour axes and
+    values outside 0..255 are refused); ``labels``: int array (N,), one class
+    id in ``0 .. len(class_names) - 1`` per image; ``groups``: the
     underlying object each image shows (several images can show one object);
     ``times``: acquisition order.  Slice it with :meth:`subset`.
     """
@@ -142,9 +170,18 @@ class ImageSet:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        check_images(self.images, name=f"{self.name} images")
+        if isinstance(self.class_names, str) or not hasattr(self.class_names, "__len__"):
+            raise TypeError(f"class_names must be a list of names, one per class (such as ['cat', 'dog']), got "
+                            f"{self.class_names!r}.")
+        what = "images" if self.name == "images" else f"{self.name!r} images"
+        check_images(self.images, name=what)
+        check_pixels(self.images, name=what)
         check_same_length(images=self.images, labels=self.labels, groups=self.groups, times=self.times)
-        self.labels = np.asarray(self.labels, dtype=np.int64)
+        labels = np.asarray(self.labels)
+        if labels.dtype.kind == "f" and np.isfinite(labels).all() and (labels == np.round(labels)).all():
+            labels = labels.astype(np.int64)            # whole numbers stored as floats, as before
+        self.labels = np.asarray(check_labels(labels, name="labels" if self.name == "images" else
+                                              f"{self.name!r} labels"), dtype=np.int64)
         if self.labels.min() < 0 or self.labels.max() >= len(self.class_names):
             raise ValueError(f"{self.name}: labels must lie in 0..{len(self.class_names) - 1} "
                              f"(one per class name), found {self.labels.min()}..{self.labels.max()}.")
@@ -186,7 +223,7 @@ class ImageSet:
         independent labels per class.
         """
         check_positive("n", n, integer=True)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(check_seed(seed))
         chosen = []
         for c in range(self.n_classes):
             idx = np.flatnonzero(self.labels == c)
@@ -208,7 +245,10 @@ class ImageSet:
     def tensors(self):
         """``(X, y)``: float images (N, 1, H, W) scaled to 0..1 and int64 labels."""
         import torch
-        x = torch.from_numpy(self.images).float().div_(255.0).unsqueeze(1)
+        if np.issubdtype(self.images.dtype, np.floating) and self.images.max() <= 1.0:
+            x = torch.from_numpy(np.asarray(self.images, dtype=np.float32)).unsqueeze(1)   # already 0..1
+        else:
+            x = torch.from_numpy(self.images).float().div_(255.0).unsqueeze(1)
         return x, torch.from_numpy(self.labels)
 
     def loader(self, batch_size=32, shuffle=True, seed=0, num_workers=0):
@@ -232,7 +272,7 @@ def make_loader(dataset, batch_size=32, shuffle=True, seed=0, num_workers=0):
     if not isinstance(dataset, ImageSet):
         raise TypeError(f"make_loader needs an ImageSet (from data.load), got {type(dataset).__name__}.")
     check_positive("batch_size", batch_size, integer=True)
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = torch.Generator().manual_seed(check_seed(seed))
     return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*dataset.tensors()),
                                        batch_size=batch_size, shuffle=shuffle, generator=gen,
                                        num_workers=num_workers)
@@ -258,6 +298,7 @@ def split(dataset, how="stratified", test_size=0.25, seed=0):
         raise TypeError(f"split needs an ImageSet (from data.load), got {type(dataset).__name__}.")
     check_choice("split", how, SPLITS)
     check_fraction("test_size", test_size)
+    seed = check_seed(seed)
     idx = np.arange(len(dataset))
     if len(dataset) < 2:
         raise ValueError("A split needs at least 2 images.")

@@ -111,6 +111,8 @@ def check_environment(verbose=True):
     (a list of messages, each ending with what to do) and ``ok`` (True when
     there are no problems).  With ``verbose`` a short report is printed.
     """
+    if not isinstance(verbose, bool):
+        raise TypeError(f"verbose must be True or False, got {verbose!r} ({type(verbose).__name__}).")
     problems = []
     report = {
         "python": platform.python_version(),

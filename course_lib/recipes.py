@@ -24,7 +24,7 @@ Taught in ``00_welcome_first_transfer`` (``fine_tune``, ``train_from_scratch``,
 
 from . import lora, models
 from ._checks import check_positive
-from .train import fit
+from .train import _epochs_before, _interrupt_message, fit
 
 LR_SCRATCH = 3e-3
 LR_FINETUNE = 3e-4
@@ -81,7 +81,14 @@ def _head_first(model, train, val, head_epochs, head_lr, label, kwargs, then):
                             callbacks=callbacks + [mark(1)], **kwargs)
     if first.interrupted:
         return first
-    return first.then(then(callbacks + [mark(2)]), label=label)
+    try:   # an interrupt counts every epoch returned, both phases; between them it returns phase 1 as it ended
+        with _epochs_before(len(first)):
+            second = then(callbacks + [mark(2)])
+    except KeyboardInterrupt:
+        first.interrupted = True
+        print(_interrupt_message(len(first)))
+        return first
+    return first.then(second, label=label)
 
 
 def gradual_unfreeze(model, train, val=None, *, epochs_per_stage=10, head_epochs=None, lr=LR_FINETUNE,
@@ -119,11 +126,19 @@ def gradual_unfreeze(model, train, val=None, *, epochs_per_stage=10, head_epochs
     callbacks = list(kwargs.pop("callbacks", ()))
     history = None
     for stage in range(blocks + 1):
-        models.freeze_up_to(model, stage)
         mark = lambda model, hist, stage=stage: hist.record("stage", stage)
-        part = fit(model, train, val, epochs=head_epochs if stage == 0 else epochs_per_stage,
-                   lr=head_lr if stage == 0 else lr, label=f"{label}: {stage} block(s) thawed",
-                   callbacks=callbacks + [mark], **kwargs)
+        try:   # an interrupt message counts every epoch returned; between stages the last stage is kept as it ended
+            with _epochs_before(len(history) if history is not None else 0):
+                models.freeze_up_to(model, stage)
+                part = fit(model, train, val, epochs=head_epochs if stage == 0 else epochs_per_stage,
+                           lr=head_lr if stage == 0 else lr, label=f"{label}: {stage} block(s) thawed",
+                           callbacks=callbacks + [mark], **kwargs)
+        except KeyboardInterrupt:
+            if history is None:
+                raise
+            history.interrupted = True
+            print(_interrupt_message(len(history)))
+            break
         history = part if history is None else history.then(part, label=label)
         if part.interrupted:
             break
@@ -167,3 +182,47 @@ def lora_fine_tune(model, train, val=None, *, rank=4, alpha=None, blocks=models.
         return fit(model, train, val, epochs=epochs, lr=lr, label=label, callbacks=callbacks, **kwargs)
 
     return _head_first(model, train, val, head_epochs, head_lr, label, kwargs, then=adapters)
+
+
+def head_then_unfreeze(model, train, val=None, *, head_epochs=20, epochs=150, blocks=len(models.BLOCKS),
+                       lr=LR_FINETUNE, head_lr=LR_HEAD, early_stopping=None, regularizer=None, augment=None,
+                       weight_decay=0.0, **kwargs):
+    """The head alone first, then the top ``blocks`` blocks with it: one recipe whose remedies are one argument each.
+
+    Taught in ``06_tiny_dataset_overfitting``.
+
+    1. Freeze the backbone and train the new head for ``head_epochs`` at ``head_lr``,
+       so that the head is not starved when the blocks start to move.
+    2. Thaw the top ``blocks`` blocks (``models.freeze_up_to``; 0 keeps the whole
+       backbone frozen) and train them and the head for ``epochs`` at ``lr``.
+
+    ``early_stopping``, ``regularizer``, ``augment`` and ``weight_decay`` act in
+    phase 2 only, so a run and its remedy share the same trained head; every
+    other keyword (``batch_size``, ``seed``, ``callbacks``, ...) goes to both
+    phases.  Returns one History covering both phases;
+    ``history.extra["phase"]`` is 1 during the head-only epochs and 2 afterwards.
+
+    >>> from course_lib import data, models, recipes
+    >>> few = data.load("clinic").take_per_class(3, seed=0)
+    >>> model = models.load_base("scans-s", n_classes=few.n_classes)
+    >>> hist = recipes.head_then_unfreeze(model, few, head_epochs=2, epochs=2, blocks=1, progress=False)
+    >>> hist.extra["phase"], models.trainable_parts(model)
+    ([1.0, 1.0, 2.0, 2.0], ['block3', 'head'])
+    """
+    for name, value in (("head_epochs", head_epochs), ("epochs", epochs)):
+        check_positive(name, value, integer=True)
+    for name, value in (("lr", lr), ("head_lr", head_lr)):
+        check_positive(name, value)
+    if isinstance(blocks, bool) or not isinstance(blocks, int) or not 0 <= blocks <= len(models.BLOCKS):
+        raise ValueError(f"blocks must be an integer from 0 to {len(models.BLOCKS)} (how many blocks to thaw "
+                         f"after the head, from the top; 0 keeps the backbone frozen), got {blocks!r}.")
+    if early_stopping is not None and val is None:
+        raise ValueError("early_stopping needs validation data: pass val=... to head_then_unfreeze().")
+    label = kwargs.pop("label", "head, then unfreeze")
+
+    def thawed(callbacks):
+        models.freeze_up_to(model, blocks)
+        return fit(model, train, val, epochs=epochs, lr=lr, early_stopping=early_stopping, regularizer=regularizer,
+                   augment=augment, weight_decay=weight_decay, label=label, callbacks=callbacks, **kwargs)
+
+    return _head_first(model, train, val, head_epochs, head_lr, label, kwargs, then=thawed)

@@ -12,16 +12,20 @@ course: a broken run and its fix differ in an argument, never in the loop.
 2
 """
 
+import contextlib
+import inspect
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_positive, check_labels, check_images, check_same_length
+from ._checks import (check_images, check_keywords, check_labels, check_positive, check_same_length, check_seed,
+                      is_imageset)
 from .repro import get_device
 
 
@@ -33,7 +37,9 @@ class History:
     ``extra`` holds the values that callbacks recorded (for example the source
     accuracy re-probed after each epoch).  ``interrupted`` is True when training
     was stopped with Ctrl-C / the stop button: the model then holds the weights
-    of the last completed epoch.
+    of the last completed epoch, the one the history ends with.  ``diverged``
+    is True when training stopped at a non-finite (NaN or infinite) loss:
+    the model then holds the weights of the last completed epoch too.
     """
 
     label: str = "run"
@@ -48,6 +54,7 @@ class History:
     stopped_early: bool = False
     interrupted: bool = False
     seconds: float = 0.0
+    diverged: bool = False
 
     def __len__(self):
         return len(self.epoch)
@@ -93,6 +100,7 @@ class History:
         if other.best_epoch is not None:
             joined.best_epoch = len(self) + other.best_epoch
         joined.stopped_early, joined.interrupted = other.stopped_early, self.interrupted or other.interrupted
+        joined.diverged = self.diverged or other.diverged
         joined.seconds = self.seconds + other.seconds
         return joined
 
@@ -105,7 +113,8 @@ class History:
         last = f"train_acc={self.train_acc[-1]:.3f}"
         if self.val_acc:
             last += f", val_acc={self.val_acc[-1]:.3f}"
-        flags = " interrupted" if self.interrupted else (" stopped early" if self.stopped_early else "")
+        flags = (" interrupted" if self.interrupted else " diverged" if self.diverged
+                 else " stopped early" if self.stopped_early else "")
         return f"History({self.label!r}, {len(self)} epochs, {last},{flags} {self.seconds:.1f}s)"
 
 
@@ -128,7 +137,13 @@ def as_tensors(data, *, name="data"):
             f"{name} must be an ImageSet, a (images, labels) pair or a TensorDataset, "
             f"got {type(data).__name__}. Load data with course_lib.data.load(...)."
         )
-    check_images(x, name=f"{name} images")
+    what = name if name.endswith("images") else f"{name} images"
+    check_images(x, name=what)
+    if len(x.shape) == 4 and x.shape[1] != 1:
+        fix = ("colour images: convert them to grayscale first, for example images.mean(axis=-1)"
+               if x.shape[-1] in (3, 4) else "keep one channel, images[:, :1]")
+        raise ValueError(f"{what} must be grayscale, shaped (N, H, W) or (N, 1, H, W), got shape {tuple(x.shape)}: "
+                         f"{fix}.")
     check_same_length(**{f"{name} images": x, f"{name} labels": y})
     y = torch.as_tensor(check_labels(y, name=f"{name} labels")).long()
     x = torch.as_tensor(np.asarray(x)) if not torch.is_tensor(x) else x
@@ -148,6 +163,46 @@ def _batches(x, y, batch_size, shuffle, generator):
         yield x[idx], y[idx]
 
 
+def _check_finite_scaled(x, name):
+    """Raise for images holding NaN or infinity, or floats in 0..255 that were never scaled to 0..1."""
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} hold NaN or infinite pixel values; training on them gives a NaN loss. Find where "
+                         "they came from, or replace them (np.nan_to_num).")
+    if x.ndim == 4 and x.shape[1] == 1 and len(x) and x.min() >= 0 and x.max() > 2.0:
+        raise ValueError(f"{name} are floats in 0..{x.max().item():g}: pixel values that were never scaled to 0..1. "
+                         "Pass uint8 images (they are scaled for you) or divide by 255 first.")
+
+
+# Epochs that a multi-phase recipe (recipes.fine_tune, ...) has already completed before this fit: the
+# interrupt message then counts every epoch the recipe returns, not only this phase's.
+_EPOCHS_BEFORE = [0]
+
+
+@contextlib.contextmanager
+def _epochs_before(n):
+    """Inside this block, fit's interrupt message adds ``n`` epochs already completed by the caller."""
+    _EPOCHS_BEFORE.append(n)
+    try:
+        yield
+    finally:
+        _EPOCHS_BEFORE.pop()
+
+
+def _interrupt_message(n):
+    before = _EPOCHS_BEFORE[-1]
+    return f"Training interrupted: kept the model and history of {before + n} completed epoch(s)."
+
+
+# fit's keywords under the names other libraries use
+FIT_ALIASES = {"learning_rate": "lr", "num_epochs": "epochs", "n_epochs": "epochs", "max_epochs": "epochs",
+               "bs": "batch_size", "validation": "val", "val_data": "val", "callback": "callbacks",
+               "random_state": "seed", "verbose": "progress",
+               "num_classes": "the number of classes is set when the model is built, models.build(arch, "
+                              "n_classes=...) or models.load_base(name, n_classes=...), not in fit.",
+               "n_classes": "the number of classes is set when the model is built, models.build(arch, "
+                            "n_classes=...) or models.load_base(name, n_classes=...), not in fit."}
+
+
 def _quiet_by_default():
     return bool(os.environ.get("COURSE_QUIET") or os.environ.get("CI"))
 
@@ -156,7 +211,7 @@ def _quiet_by_default():
 def fit(model, train, val=None, *, epochs=30, lr=1e-3, batch_size=32, weight_decay=0.0,
         param_groups=None, warmup_epochs=0, early_stopping=None, class_weights=None,
         regularizer=None, augment=None, callbacks=(), seed=None, progress=None,
-        label="run", device="cpu"):
+        label="run", device="cpu", **unknown):
     """Train ``model`` with Adam and return a :class:`History`.
 
     Parameters
@@ -199,9 +254,14 @@ def fit(model, train, val=None, *, epochs=30, lr=1e-3, batch_size=32, weight_dec
         A name for the run, used by the plots.
 
     Pressing Ctrl-C (or the stop button in Jupyter) ends training cleanly: the
-    model keeps the weights of the last completed epoch and the history is
-    returned with ``interrupted=True``.
+    model keeps the weights of the last completed epoch, the history ends
+    with that epoch, whatever the moment of the interrupt, and it is
+    returned with ``interrupted=True``.  A non-finite (NaN or infinite)
+    training loss stops training at once with a warning that says what to
+    try; the model and history are then those of the last completed epoch,
+    with ``diverged=True``.
     """
+    check_keywords("fit", unknown, _FIT_KEYWORDS, FIT_ALIASES)
     check_positive("epochs", epochs, integer=True)
     check_positive("lr", lr)
     check_positive("batch_size", batch_size, integer=True)
@@ -211,6 +271,13 @@ def fit(model, train, val=None, *, epochs=30, lr=1e-3, batch_size=32, weight_dec
         check_positive("early_stopping", early_stopping, integer=True)
         if val is None:
             raise ValueError("early_stopping needs validation data: pass val=... to fit().")
+    seed = check_seed(seed, allow_none=True)
+    if callable(callbacks) or isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"callbacks must be a list of functions callback(model, history), got "
+                        f"{type(callbacks).__name__}. For one callback pass callbacks=[my_callback].")
+    for name, fn in (("augment", augment), ("regularizer", regularizer)):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{name} must be a function (or None), got {type(fn).__name__}.")
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -221,10 +288,14 @@ def fit(model, train, val=None, *, epochs=30, lr=1e-3, batch_size=32, weight_dec
         )
     x, y = as_tensors(train, name="train")
     n_classes = _n_outputs(model)
+    _check_task(model, n_classes, train, val)
     check_labels(y, n_classes, name="train labels")
+    _check_finite_scaled(x, "train images")
+    _check_input_size(model, x)
     if val is not None:
         xv, yv = as_tensors(val, name="val")
-        check_labels(yv, n_classes, name="val labels")
+        _check_val_labels(yv, n_classes)
+        _check_finite_scaled(xv, "val images")
     weight = None
     if class_weights is not None:
         weight = torch.as_tensor(class_weights, dtype=torch.float32)
@@ -255,6 +326,7 @@ def fit(model, train, val=None, *, epochs=30, lr=1e-3, batch_size=32, weight_dec
     hist = History(label=label)
     best_loss, best_state, bad_epochs = float("inf"), None, 0
     last_good = _snapshot(model)
+    committed = (last_good, _lengths(hist))      # weights and history lengths of the last completed epoch
     show = (not _quiet_by_default()) if progress is None else bool(progress)
     bar = _progress(epochs, label, show)
     start, step = time.perf_counter(), 0
@@ -274,13 +346,22 @@ def fit(model, train, val=None, *, epochs=30, lr=1e-3, batch_size=32, weight_dec
                 loss = F.cross_entropy(out, yb, weight=weight.to(device) if weight is not None else None)
                 if regularizer is not None:
                     loss = loss + regularizer(model)
+                loss_value = loss.item()
+                if not math.isfinite(loss_value):
+                    hist.diverged = True
+                    break
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
                 step += 1
                 total += len(yb)
-                loss_sum += loss.item() * len(yb)
+                loss_sum += loss_value * len(yb)
                 correct += (out.argmax(1) == yb).sum().item()
+            if hist.diverged:
+                model.load_state_dict(committed[0])
+                warnings.warn(_diverged_message(hist, epoch, loss_value, lr, param_groups, x), RuntimeWarning,
+                              stacklevel=2)
+                break
             hist.epoch.append(epoch)
             hist.train_loss.append(loss_sum / total)
             hist.train_acc.append(correct / total)
@@ -292,6 +373,7 @@ def fit(model, train, val=None, *, epochs=30, lr=1e-3, batch_size=32, weight_dec
             for cb in callbacks:
                 cb(model, hist)
             last_good = _snapshot(model)
+            committed = (last_good, _lengths(hist))
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix({k: round(v[-1], 3) for k, v in
@@ -307,8 +389,11 @@ def fit(model, train, val=None, *, epochs=30, lr=1e-3, batch_size=32, weight_dec
                         break
     except KeyboardInterrupt:
         hist.interrupted = True
-        model.load_state_dict(last_good)
-        print(f"Training interrupted: kept the model and history of {len(hist)} completed epoch(s).")
+        model.load_state_dict(committed[0])
+        _truncate(hist, committed[1])
+        if hist.best_epoch is not None:            # the model holds the last completed epoch, not the best one
+            hist.best_epoch = None
+        print(_interrupt_message(len(hist)))
     finally:
         if bar is not None:
             bar.close()
@@ -316,6 +401,78 @@ def fit(model, train, val=None, *, epochs=30, lr=1e-3, batch_size=32, weight_dec
         model.load_state_dict(best_state)
     hist.seconds = time.perf_counter() - start
     return hist
+
+
+def _lengths(hist):
+    """The length of every series of ``hist`` (``extra`` included): what an interrupt rolls back to."""
+    series = {k: len(getattr(hist, k)) for k in ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")}
+    return series, {k: len(v) for k, v in hist.extra.items()}
+
+
+def _truncate(hist, lengths):
+    """Cut every series of ``hist`` back to ``lengths`` (from :func:`_lengths`): an epoch not completed is dropped."""
+    series, extra = lengths
+    for k, n in series.items():
+        del getattr(hist, k)[n:]
+    for k in list(hist.extra):
+        if k in extra:
+            del hist.extra[k][extra[k]:]
+        else:
+            del hist.extra[k]
+
+
+def _diverged_message(hist, epoch, loss_value, lr, param_groups, x):
+    rate = "per-block rates (param_groups)" if param_groups is not None else f"lr={lr:g}"
+    return (f"Training stopped in epoch {epoch}: the training loss became {loss_value} (not a finite number), so "
+            f"every later step would be meaningless. The model and the history are those of the last completed "
+            f"epoch ({len(hist)}). The usual cause is a learning rate too high for this model ({rate}; the course "
+            "fine-tunes at 3e-4 and trains from scratch at 3e-3); also check that the images lie in 0..1 "
+            f"(here {x.min().item():.3g}..{x.max().item():.3g}) and that a regularizer or class_weights cannot be "
+            "infinite.")
+
+
+def _check_task(model, n_classes, train, val):
+    """Raise when the model's outputs do not match train's classes, or val's classes are not train's."""
+    if is_imageset(train) and len(train.class_names) != n_classes:
+        raise ValueError(f"train labels must lie in 0..{n_classes - 1} for a model with {n_classes} outputs, but "
+                         f"train has {len(train.class_names)} classes ({list(train.class_names)}). Build the model "
+                         f"for this task: models.build(..., "
+                         f"n_classes={len(train.class_names)}) or models.load_base(name, "
+                         f"n_classes={len(train.class_names)}).")
+    if is_imageset(train) and is_imageset(val):
+        names, other = [str(c) for c in train.class_names], [str(c) for c in val.class_names]
+        if names != other:
+            order = " (the same classes in another order)" if sorted(names) == sorted(other) else ""
+            raise ValueError(f"val has other classes than train{order}: train has {names}, val has {other}. Both "
+                             "must come from one task with one class order; load them with the same class list.")
+
+
+def _check_val_labels(yv, n_classes):
+    """Like check_labels for val, with a message that does not suggest changing the model."""
+    arr = check_labels(yv, name="val labels")
+    if arr.min() < 0 or arr.max() >= n_classes:
+        bad = sorted({int(v) for v in arr if v < 0 or v >= n_classes})[:5]
+        raise ValueError(f"val labels must lie in 0..{n_classes - 1}, the classes of the model and of train, but "
+                         f"val holds {bad}: it seems to come from another task. Pass the validation split of the "
+                         "same data set as train.")
+    return arr
+
+
+def _check_input_size(model, x):
+    """Raise when a pretrained base gets images of another size than the one it was pretrained on."""
+    name = getattr(model, "base_name", None)
+    if name is None or x.ndim != 4:
+        return
+    from .models import BASES
+
+    size = BASE_INPUT_SIZE
+    if name in BASES and tuple(x.shape[2:]) != size:
+        raise ValueError(f"The base {name!r} was pretrained on {size[0]}x{size[1]} images but these are "
+                         f"{x.shape[2]}x{x.shape[3]}: it would train without error and transfer badly. Resize "
+                         f"them when you read them: folders.load_image_folder(root, size={size}).")
+
+
+BASE_INPUT_SIZE = (20, 20)      # the size of every image the course's bases were pretrained on
 
 
 def _snapshot(model):
@@ -368,6 +525,7 @@ def predict_logits(model, images, batch_size=512, device="cpu"):
     else:
         check_images(images)
         x, _ = as_tensors((images, np.zeros(len(images), dtype=np.int64)), name="images")
+        _check_finite_scaled(x, "images")
     device = get_device(device)
     was_training = model.training
     model.eval()
@@ -449,3 +607,6 @@ def evaluate(model, data, class_names=None, device="cpu"):
         confusion=confusion_matrix(y_true, y_pred, labels=labels),
         y_true=y_true, y_pred=y_pred, probs=probs,
     )
+
+
+_FIT_KEYWORDS = [p for p in inspect.signature(fit).parameters if p not in ("model", "train", "unknown")]

@@ -256,3 +256,87 @@ def test_model_with_the_wrong_number_of_outputs(split):
 def test_runs_in_a_bad_shape(split, runs, error, match):
     with pytest.raises(error, match=match):
         audit(*split, runs=runs)
+
+
+# --------------------------------------------------------------------------- issue 14: real images nobody here made
+@pytest.fixture(scope="module")
+def digits_split():
+    """scikit-learn's handwritten digits (real, duplicate-free), 20x20, split before anything else: a clean split."""
+    digits = imbalance.load_digits_imageset().take_per_class(30, seed=0)
+    plain = data.ImageSet(digits.images, digits.labels, digits.class_names, "digits")    # no group ids, as a folder
+    return data.split(plain, how="stratified", test_size=0.5, seed=0)
+
+
+def leak_row(report, what="val"):
+    return next(r for r in report.rows if r.check == f"leaks (train -> {what})")
+
+
+def test_digits_folder_with_a_clean_split_raises_no_leak(digits_split, tmp_path):
+    tr, va = digits_split
+    folders.write_image_folder(tr, tmp_path / "train")
+    folders.write_image_folder(va, tmp_path / "val")
+    report = audit(tmp_path / "train", tmp_path / "val")
+    row = leak_row(report)
+    assert row.status == "ok", row.finding
+    assert "calibrated on train, below the course's 0.45" in row.finding
+    assert report.ok, report.text()
+    # with the course's threshold the same clean split is a false alarm: the calibration is what fixes it
+    wolf = audit(tr, va, leak_threshold=leaks.DEFAULT_THRESHOLD)
+    assert leak_row(wolf).status == "risk" and "set by you (leak_threshold)" in leak_row(wolf).finding
+
+
+def test_digits_planted_copies_are_found(digits_split):
+    tr, va = digits_split
+    copies = leaks.augmented_copies(tr.take_per_class(5, seed=1), copies=1, seed=2)      # val made from train
+    assert leak_row(audit(tr, copies)).status == "risk"
+    exact = data.ImageSet(np.concatenate([va.images[:60], tr.images[:15]]),
+                          np.concatenate([va.labels[:60], tr.labels[:15]]), va.class_names, "val + 15 of train")
+    row = leak_row(audit(tr, exact))
+    assert row.status == "risk" and int(row.finding.split(" of 75")[0]) >= 15      # every planted copy, at least
+
+
+def test_digits_augmented_before_the_split_is_found_without_group_ids(digits_split):
+    """Copies inside train must not lower the calibrated threshold below what finds them."""
+    tr, _ = digits_split
+    pool = leaks.augmented_copies(tr, copies=4, seed=0)
+    pool = data.ImageSet(pool.images, pool.labels, pool.class_names, "augmented first")        # ids dropped
+    a, b = data.split(pool, how="random", seed=0)
+    row = leak_row(audit(a, b))
+    assert row.status == "risk", row.finding
+
+
+def test_the_course_data_keeps_the_course_threshold():
+    field = data.load("field")
+    tr, va = data.split(field, how="stratified", test_size=0.5, seed=0)
+    threshold, how = audit_module._leak_threshold(tr)
+    assert threshold == leaks.DEFAULT_THRESHOLD and "the course's threshold" in how
+    assert audit_module._leak_threshold(tr, 0.3) == (0.3, "set by you (leak_threshold)")
+
+
+def test_small_images_are_audited_with_a_smaller_shift():
+    digits = imbalance.load_digits_imageset(size=8).take_per_class(10, seed=0)
+    tr, va = data.split(digits, how="stratified", test_size=0.5, seed=0)
+    assert audit_module._max_shift(tr) == 1
+    assert leak_row(audit(tr, va)).status in ("ok", "risk")        # runs: 4 px would not fit in 8x8
+
+
+def test_rows_with_rules_of_thumb_say_so(split):
+    report = audit(*split, base="scans-s")
+    for check in ("class balance", "labels per class", "distance from the base"):
+        row = next(r for r in report.rows if r.check == check)
+        assert "rule of thumb" in row.finding and row.notebook in audit_module.NOTEBOOKS.values()
+
+
+def test_leak_threshold_is_checked(split):
+    with pytest.raises(ValueError, match="leak_threshold must be greater than zero"):
+        audit(*split, leak_threshold=0)
+    with pytest.raises(TypeError, match="leak_threshold must be a number"):
+        audit(*split, leak_threshold="0.3")
+
+
+def test_audit_and_a_base_refuse_other_sizes_with_the_call_that_fixes_it(split):
+    tr, va = split
+    big = data.ImageSet(np.kron(tr.images, np.ones((1, 2, 2), np.uint8)), tr.labels, tr.class_names, "40x40")
+    big_val = data.ImageSet(np.kron(va.images, np.ones((1, 2, 2), np.uint8)), va.labels, va.class_names, "40x40")
+    with pytest.raises(ValueError, match=r"load_image_folder\(root, size=\(20, 20\)\)"):
+        audit(big, big_val, base="scans-s")

@@ -145,3 +145,81 @@ def test_tensors_and_loader():
     assert [len(b[1]) for b in batches] == [8, 8, 4]
     first = [b[1].tolist() for b in few.loader(batch_size=8, seed=0)]
     assert first == [b[1].tolist() for b in batches]
+
+
+# --------------------------------------------------------------------------- issue 14: data faults, ImageSet inputs
+
+
+def _edit_manifest(folder, change):
+    path = folder / data.MANIFEST
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps(change(manifest)))
+
+
+def test_a_manifest_that_lost_an_entry_fails_the_check_not_the_notebook(data_copy):
+    _edit_manifest(data_copy, lambda m: {**m, "files": {k: v for k, v in m["files"].items() if k != "clinic.npz"}})
+    bad = {name: msg for name, ok, msg in data.verify_all() if not ok}
+    assert list(bad) == ["clinic.npz"] and "not listed" in bad["clinic.npz"]
+    assert "git checkout data/" in bad["clinic.npz"]
+    from course_lib import envcheck
+    report = envcheck.check_environment(verbose=False)
+    assert not report["ok"] and report["data_bad"] == ["clinic.npz"]
+
+
+@pytest.mark.parametrize("change, said", [
+    (lambda m: {k: v for k, v in m.items() if k != "files"}, "it has no 'files' entry"),
+    (lambda m: {**m, "files": sorted(m["files"])}, "its 'files' entry is a list"),
+    (lambda m: {**m, "files": {k: "abc" for k in m["files"]}}, "one {'sha256': ...} per data file"),
+    (lambda m: [m], "it holds a list"),
+])
+def test_a_manifest_of_the_wrong_shape_is_named_damaged(data_copy, change, said):
+    _edit_manifest(data_copy, change)
+    with pytest.raises(data.DataFileError, match="is damaged") as info:
+        data.read_manifest()
+    assert said in str(info.value) and "git checkout data/" in str(info.value)
+    [(name, ok, msg)] = data.verify_all()
+    assert name == data.MANIFEST and not ok
+    with pytest.raises(data.DataFileError):
+        data.load("clinic")
+
+
+def test_a_missing_file_offers_git_checkout(data_copy):
+    (data_copy / "clinic.npz").unlink()
+    with pytest.raises(data.DataFileError, match=r"is missing\. Restore it with `git checkout data/` or rebuild"):
+        data.load("clinic")
+
+
+def test_float_images_already_in_0_1_are_not_divided_again():
+    images = np.random.default_rng(0).random((4, 6, 6))
+    x, _ = data.ImageSet(images, [0, 1, 0, 1], ["a", "b"]).tensors()
+    assert x.shape == (4, 1, 6, 6) and torch.allclose(x[:, 0], torch.from_numpy(images).float())
+    u8 = (images * 255).round().astype(np.uint8)
+    x255, _ = data.ImageSet(u8.astype(np.float32), [0, 1, 0, 1], ["a", "b"]).tensors()     # 0..255 floats: as before
+    xu8, _ = data.ImageSet(u8, [0, 1, 0, 1], ["a", "b"]).tensors()
+    assert torch.equal(x255, xu8) and float(xu8.max()) <= 1.0
+
+
+@pytest.mark.parametrize("images, labels, error, match", [
+    (np.full((2, 4, 4), np.nan), [0, 1], ValueError, "NaN or infinite"),
+    (np.zeros((2, 4, 4, 3), np.uint8), [0, 1], ValueError, r"colour or channel axis.*mean\(axis=-1\)"),
+    (np.zeros((2, 1, 4, 4), np.uint8), [0, 1], ValueError, r"images\[:, 0\]"),
+    (np.full((2, 4, 4), 300.0), [0, 1], ValueError, "must lie in 0..1"),
+    (np.zeros((2, 4, 4), np.uint8), ["cat", "dog"], TypeError, "LabelEncoder"),
+    (np.zeros((2, 4, 4), np.uint8), [0.5, 1.0], TypeError, "integer class ids"),
+])
+def test_imageset_refuses_what_it_would_turn_into_garbage(images, labels, error, match):
+    with pytest.raises(error, match=match):
+        data.ImageSet(images, labels, ["cat", "dog"])
+
+
+def test_imageset_keeps_accepting_whole_float_labels():
+    s = data.ImageSet(np.zeros((2, 4, 4), np.uint8), np.array([0.0, 1.0]), ["a", "b"])
+    assert s.labels.dtype == np.int64 and s.labels.tolist() == [0, 1]
+
+
+def test_float_seeds_are_refused_not_truncated():
+    clinic = data.load("clinic")
+    for call in (lambda: clinic.take_per_class(2, seed=1.5), lambda: data.split(clinic, seed=1.5),
+                 lambda: clinic.loader(seed=-1)):
+        with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+            call()

@@ -153,3 +153,113 @@ def test_colour_images_become_grayscale(tmp_path):
 def test_path_must_be_a_path():
     with pytest.raises(TypeError, match="folder path"):
         load_image_folder(3)
+
+
+# --------------------------------------------------------------------------- issue 14: folders as learners have them
+import unicodedata
+import warnings
+
+from PIL import Image
+
+
+@pytest.fixture
+def digits():
+    from course_lib import imbalance
+    return imbalance.load_digits_imageset().take_per_class(3, seed=0).subset(np.arange(12))   # classes 0..3
+
+
+def _write(root, digits, convert):
+    """Write ``digits`` as root/<class>/<n>.png, each image passed through ``convert(uint8 array) -> PIL image``."""
+    for i, (image, label) in enumerate(zip(digits.images, digits.labels)):
+        folder = root / digits.class_names[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        convert(image).save(folder / f"{i:04d}.png")
+    return root
+
+
+def test_rgb_palette_and_16_bit_files_read_as_the_same_gray(digits, tmp_path):
+    gray = folders.load_image_folder(_write(tmp_path / "gray", digits, Image.fromarray)).images
+    rgb = folders.load_image_folder(_write(tmp_path / "rgb", digits, lambda a: Image.fromarray(a).convert("RGB")))
+    assert np.array_equal(rgb.images, gray)
+    palette = folders.load_image_folder(_write(tmp_path / "p", digits, lambda a: Image.fromarray(a).convert("P")))
+    assert np.abs(palette.images.astype(int) - gray).max() <= 8            # a 256-colour palette, nearly exact
+    sixteen = folders.load_image_folder(_write(tmp_path / "i16", digits,
+                                               lambda a: Image.fromarray(a.astype(np.uint16) * 257)))
+    assert np.array_equal(sixteen.images, gray)                            # 16-bit 0..65535 scaled back to 8 bits
+
+
+def test_rgba_with_the_ink_in_the_alpha_channel_does_not_turn_black(digits, tmp_path):
+    def ink_as_alpha(a):
+        rgba = np.zeros(a.shape + (4,), np.uint8)
+        rgba[..., 3] = a                                 # black everywhere, the digit drawn as opacity
+        return Image.fromarray(rgba, "RGBA")
+
+    read = folders.load_image_folder(_write(tmp_path / "alpha", digits, ink_as_alpha))
+    assert np.array_equal(read.images, digits.images)
+
+    def opaque(a):
+        return Image.fromarray(a).convert("RGBA")
+
+    assert np.array_equal(folders.load_image_folder(_write(tmp_path / "opaque", digits, opaque)).images,
+                          digits.images)
+
+
+def test_other_sizes_are_refused_with_the_call_that_resizes_them(digits, tmp_path):
+    root = _write(tmp_path / "mixed", digits, lambda a: Image.fromarray(a).resize((40, 40)) if a.sum() % 2 else
+                  Image.fromarray(a))
+    with pytest.raises(folders.ImageFolderError, match=r"load_image_folder\('.*mixed', size=\(20, 20\)\)"):
+        folders.load_image_folder(root)
+    with pytest.warns(UserWarning, match=r"Resized \d+ of 12 images .* to 20x20"):
+        fixed = folders.load_image_folder(root, size=(20, 20))
+    assert fixed.images.shape == (12, 20, 20)
+    with pytest.raises(ValueError, match="size must be \\(height, width\\)"):
+        folders.load_image_folder(root, size=(20,))
+
+
+def test_fit_refuses_a_base_on_images_of_another_size_as_audit_does(digits, tmp_path):
+    from course_lib import audit, models, train
+    root = _write(tmp_path / "big", digits, lambda a: Image.fromarray(a).resize((40, 40)))
+    big = folders.load_image_folder(root)                       # one size for all: read as they are
+    assert big.images.shape[1:] == (40, 40)
+    with pytest.raises(ValueError, match=r"size=\(20, 20\)"):
+        train.fit(models.load_base("scans-s", n_classes=4), big, epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"size=\(20, 20\)"):
+        audit.audit(big, big, base="scans-s")
+    with pytest.warns(UserWarning, match="Resized 12 of 12"):
+        resized = folders.load_image_folder(root, size=20)
+    hist = train.fit(models.load_base("scans-s", n_classes=4), resized, epochs=1, progress=False)
+    assert len(hist) == 1
+
+
+def test_nested_subfolders_are_read_with_a_warning(digits, tmp_path):
+    root = _write(tmp_path / "nested", digits, Image.fromarray)
+    inner = root / "0" / "more"
+    inner.mkdir()
+    Image.fromarray(digits.images[0]).save(inner / "extra.png")
+    with pytest.warns(UserWarning, match="subfolders of class folders.*as torchvision's ImageFolder does"):
+        read = folders.load_image_folder(root)
+    assert read.class_counts()[0] == digits.class_counts()[0] + 1
+
+
+def test_a_split_folder_is_named_as_one(digits, tmp_path):
+    for side in ("train", "val"):
+        _write(tmp_path / "project" / side, digits, Image.fromarray)
+    with pytest.raises(folders.ImageFolderError, match="looks like a split folder") as info:
+        folders.load_image_folder(tmp_path / "project")
+    assert "project/train" in str(info.value) and "delete" not in str(info.value)
+
+
+def test_class_names_in_another_unicode_form_match(digits, tmp_path):
+    named = data.ImageSet(digits.images, digits.labels, ["café", "naïve", "señal", "zoë"], "accents")
+    nfc = folders.write_image_folder(named, tmp_path / "nfc")
+    nfd = tmp_path / "nfd"
+    nfd.mkdir()
+    for folder in nfc.iterdir():                                # as a folder copied from macOS: decomposed names
+        (nfd / unicodedata.normalize("NFD", folder.name)).mkdir()
+        for f in folder.iterdir():
+            (nfd / unicodedata.normalize("NFD", folder.name) / f.name).write_bytes(f.read_bytes())
+    a, b = folders.load_image_folder(nfc), folders.load_image_folder(nfd)
+    assert a.class_names == b.class_names == ["café", "naïve", "señal", "zoë"]
+    assert np.array_equal(a.labels, b.labels)
+    from course_lib import audit
+    assert audit.audit(a, b).rows[0].status == "risk"           # the same images: a leak, not "other classes"

@@ -248,3 +248,54 @@ def test_check_parameters_accepts_the_usual_values():
     from course_lib.repro import check_parameters
     for seed, fast in [(0, False), (57, True), (np.int64(3), False)]:
         assert check_parameters(SEED=seed, FAST=fast) is None
+
+
+# --------------------------------------------------------------------------- issue 14: no silent failures in fit
+def test_a_non_finite_loss_stops_training_at_once(few):
+    tr, va = few
+    model = models.build("small", n_classes=5)
+    calls = []
+
+    def nan_in_epoch_2(m):
+        calls.append(1)
+        return torch.tensor(float("nan")) if len(calls) > 1 else torch.zeros(())
+
+    with pytest.warns(RuntimeWarning, match=r"epoch 2: the training loss became nan.*learning rate too high"):
+        hist = train.fit(model, tr, va, epochs=5, batch_size=64, regularizer=nan_in_epoch_2, seed=0, progress=False)
+    assert hist.diverged and len(hist) == 1 and len(calls) == 2          # stopped at the first non-finite loss
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    xv, yv = train.as_tensors(va)
+    assert train._loss_acc(model, xv, yv, "cpu")[0] == pytest.approx(hist.val_loss[-1], rel=1e-6)
+    assert "diverged" in repr(hist)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"epoch": 3}, r"Did you mean epochs=\.\.\.\?"),
+    ({"learning_rate": 0.1}, r"Did you mean lr=\.\.\.\?"),
+    ({"num_classes": 5}, "set when the model is built"),
+    ({"batchsize": 8}, r"Did you mean batch_size=\.\.\.\?"),
+])
+def test_misspelt_keywords_name_the_right_one(few, kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        train.fit(models.build("small", n_classes=5), few[0], **kwargs)
+
+
+def test_fit_refuses_garbage_inputs_before_training(few):
+    tr, va = few
+    x, y = tr.images, tr.labels
+    model = models.build("small", n_classes=5)
+    before = [p.detach().clone() for p in model.parameters()]
+    cases = [
+        (dict(train=(x.astype(np.float32), y)), ValueError, "never scaled to 0..1"),
+        (dict(train=(np.where(x > 0, x / 255.0, np.nan), y)), ValueError, "NaN or infinite"),
+        (dict(train=(x, np.array(tr.class_names)[y])), TypeError, "LabelEncoder"),
+        (dict(train=tr, seed=1.5), ValueError, "seed must be a non-negative integer"),
+        (dict(train=tr, val=data.load("field").take_per_class(2)), ValueError, "val has other classes than train"),
+        (dict(train=tr, val=(va.images, va.labels + 3)), ValueError, "seems to come from another task"),
+    ]
+    for kwargs, error, match in cases:
+        with pytest.raises(error, match=match):
+            train.fit(model, epochs=1, progress=False, **kwargs)
+    with pytest.raises(ValueError, match="for a model with 10 outputs, but train has 5 classes"):
+        train.fit(models.build("small", n_classes=10), tr, epochs=1, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))

@@ -86,3 +86,41 @@ def test_the_field_station_task_is_new_to_the_course():
     used = {world._shape_key(g) for g in world.SOURCE_GLYPHS + world.TARGET_GLYPHS}
     assert not used & {world._shape_key(g) for g in world.FIELD_GLYPHS}
     assert world.FIELD_STYLE["width"][0] > world.SCAN_STYLE["width"][0]       # thicker marks than the lab's
+
+
+# --------------------------------------------------------------------------- issue 14: data-check on another CPU
+def _committed():
+    return json.loads((data.data_dir() / data.MANIFEST).read_text())
+
+
+def _rebuilt_elsewhere(change_accuracy=0.0, file="bases/photos-l.npz"):
+    """The committed manifest as another CPU would rebuild it: one file's checksum differs (simulated)."""
+    m = json.loads(json.dumps(_committed()))
+    m["files"][file]["sha256"] = "0" * 64
+    base = file.split("/")[-1][:-4]
+    for section in ("bases", "conflicting_bases"):
+        if base in m.get(section, {}):
+            m[section][base]["source_accuracy"] = round(m[section][base]["source_accuracy"] + change_accuracy, 4)
+    return m
+
+
+def test_data_check_verdicts():
+    ref = _committed()
+    assert build.verdict(ref, ref)[0] == "bit-identical"
+    result, lines = build.verdict(_rebuilt_elsewhere(0.01), ref)
+    assert result == "functionally equivalent"
+    assert any("bases/photos-l.npz: source_accuracy" in line and "within 0.02" in line for line in lines)
+    assert "Not re-run here: the lesson checks" in lines[-1]
+    assert build.verdict(_rebuilt_elsewhere(0.05), ref)[0] == "different"
+    assert build.verdict(_rebuilt_elsewhere(file="clinic.npz"), ref)[0] == "different"     # images must match
+
+
+@pytest.mark.parametrize("rebuilt, code, said", [
+    (lambda: _committed(), 0, "Verdict: bit-identical."),
+    (lambda: _rebuilt_elsewhere(0.005), 0, "Verdict: functionally equivalent."),
+    (lambda: _rebuilt_elsewhere(-0.1), 1, "Verdict: different."),
+])
+def test_data_check_ends_with_a_true_verdict(monkeypatch, capsys, rebuilt, code, said):
+    monkeypatch.setattr(build, "build", lambda out, log=print: rebuilt())      # no real rebuild: simulated
+    assert build.main(["--check"]) == code
+    assert said in capsys.readouterr().out
