@@ -17,7 +17,7 @@ def check_positive(name, value, *, integer=False, allow_zero=False):
     kind = "integer" if integer else "number"
     ok_type = isinstance(value, numbers.Integral) if integer else isinstance(value, numbers.Real)
     if isinstance(value, bool) or not ok_type:
-        raise TypeError(f"{name} must be a {kind}, got {value!r} ({type(value).__name__}).")
+        raise TypeError(f"{name} must be {'an' if kind == 'integer' else 'a'} {kind}, got {value!r} ({type(value).__name__}).")
     if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         bound = "zero or more" if allow_zero else "greater than zero"
         hint = ""

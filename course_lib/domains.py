@@ -176,8 +176,13 @@ def pixel_distance(a, b, n=N_IMAGES, seed=0):
     True
     """
     n = _check_n(n)
-    sa = _pixel_stats(_sample(_images("a", a), n, seed))
-    sb = _pixel_stats(_sample(_images("b", b), n, seed))
+    xa, xb = _images("a", a), _images("b", b)
+    if xa.shape[1:] != xb.shape[1:]:
+        raise ValueError(f"pixel_distance compares images of one size, got {xa.shape[1]}x{xa.shape[2]} (a) and "
+                         f"{xb.shape[1]}x{xb.shape[2]} (b): edge strength depends on the resolution. Bring both "
+                         "to one size first, e.g. folders.load_image_folder(root, size=(20, 20)).")
+    sa = _pixel_stats(_sample(xa, n, seed))
+    sb = _pixel_stats(_sample(xb, n, seed))
     scale = np.concatenate([sa, sb]).std(axis=0) + 1e-12
     return frechet_distance(sa / scale, sb / scale)
 

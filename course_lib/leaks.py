@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import as_gray_images, check_imageset, check_positive, is_imageset, unit_float
+from ._checks import as_gray_images, check_imageset, check_positive, check_seed, is_imageset, unit_float
 
 __all__ = ["DEFAULT_THRESHOLD", "LeakReport", "find_leaks", "calibrate_threshold", "pairwise_distances",
            "augmented_copies"]
@@ -384,6 +384,7 @@ def augmented_copies(dataset, copies=4, seed=0, shift=2, jitter=0.1, noise=0.1):
     check_positive("shift", shift, integer=True, allow_zero=True)
     check_positive("jitter", jitter, allow_zero=True)
     check_positive("noise", noise, allow_zero=True)
+    check_seed(seed)
     from .data import ImageSet
 
     rng = np.random.default_rng(seed)

@@ -210,8 +210,36 @@ def _film(rng, style, drift=0.0):
     return img
 
 
+def _check_rng(rng):
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a NumPy random generator, got {type(rng).__name__}: pass "
+                        "np.random.default_rng(seed), e.g. np.random.default_rng(0).")
+
+
+def _check_glyph(glyph):
+    ok = isinstance(glyph, (list, tuple)) and len(glyph) > 0 and all(
+        isinstance(e, (list, tuple)) and len(e) == 2 and all(isinstance(p, (int, np.integer)) and 0 <= p < len(_GRID) for p in e) for e in glyph)
+    if not ok:
+        raise TypeError(f"a glyph is a list of grid edges such as world.GLYPHS[0], got {glyph!r}. Pick one from "
+                        "world.GLYPHS, world.SOURCE_GLYPHS or world.TARGET_GLYPHS.")
+
+
+def _check_classes(what, items, n_per_class, known=None):
+    if not isinstance(items, (list, tuple)) or len(items) == 0:
+        raise TypeError(f"{what} must be a non-empty list, got {items!r}.")
+    for item in items:
+        if known is None:
+            _check_glyph(item)
+        elif item not in known:
+            raise ValueError(f"Unknown shape {item!r}. The photo shapes are: {', '.join(known)}.")
+    if isinstance(n_per_class, bool) or not isinstance(n_per_class, (int, np.integer)) or n_per_class < 1:
+        raise ValueError(f"n_per_class must be a whole number of 1 or more, got {n_per_class!r}.")
+
+
 def render_scan(glyph, rng, style=SCAN_STYLE, drift=0.0, angle_bias=0.0):
     """Render one scan of ``glyph`` (a list of grid edges) as floats in 0..1."""
+    _check_glyph(glyph)
+    _check_rng(rng)
     segs = _glyph_segments(glyph, rng, style, angle_bias)
     ink = _stroke(segs, rng.uniform(*style["width"]))
     img = _film(rng, style, drift) + rng.uniform(*style["contrast"]) * (1.0 - 0.4 * drift) * ink
@@ -221,6 +249,8 @@ def render_scan(glyph, rng, style=SCAN_STYLE, drift=0.0, angle_bias=0.0):
 
 def render_scans(glyphs, n_per_class, rng, style=SCAN_STYLE):
     """``n_per_class`` scans of each glyph: returns ``(images uint8 (N, 20, 20), labels)``."""
+    _check_classes("glyphs", glyphs, n_per_class)
+    _check_rng(rng)
     images, labels = [], []
     for label, glyph in enumerate(glyphs):
         for _ in range(n_per_class):
@@ -355,6 +385,8 @@ def render_photo(name, rng):
 
 def render_photos(names, n_per_class, rng):
     """``n_per_class`` photos of each shape: returns ``(images uint8 (N, 20, 20), labels)``."""
+    _check_classes("names", names, n_per_class, known=PHOTO_CLASSES)
+    _check_rng(rng)
     images, labels = [], []
     for label, name in enumerate(names):
         for _ in range(n_per_class):

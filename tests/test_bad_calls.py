@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from course_lib import (audit, baseline, build, compare, data, domains, envcheck, exercises, folders, forgetting,
-                        imbalance, leaks, lessons, lora, models, plots, recipes, regularize, repro, train)
+                        imbalance, leaks, lessons, lora, models, plots, recipes, regularize, repro, train, world)
 
 
 class Ctx:
@@ -71,7 +71,7 @@ BAD_CALLS = [
     ('take_per_class 0', lambda c: c.clinic.take_per_class(0),
      ValueError, 'n must be greater than zero, got'),
     ('take_per_class float', lambda c: c.clinic.take_per_class(2.5),
-     TypeError, 'n must be a integer, got 2\\.5'),
+     TypeError, 'n must be an integer, got 2\\.5'),
     ('take_per_class too many', lambda c: c.clinic.take_per_class(10000),
      ValueError, "'clinic' has only 80 specimens of class"),
     ('take_per_class neg seed', lambda c: c.clinic.take_per_class(2, seed=-1),
@@ -103,7 +103,7 @@ BAD_CALLS = [
     ('fit epochs 0', lambda c: train.fit(small(), c.few, epochs=0),
      ValueError, 'epochs must be greater than zero, got'),
     ('fit epochs float', lambda c: train.fit(small(), c.few, epochs=2.5),
-     TypeError, 'epochs must be a integer, got 2\\.5'),
+     TypeError, 'epochs must be an integer, got 2\\.5'),
     ('fit lr negative', lambda c: train.fit(small(), c.few, lr=-1),
      ValueError, 'lr must be greater than zero, got'),
     ('fit lr string', lambda c: train.fit(small(), c.few, lr="0.01"),
@@ -161,7 +161,7 @@ BAD_CALLS = [
     ('build n_classes 0', lambda c: models.build("small", n_classes=0),
      ValueError, 'n_classes must be greater than zero, got'),
     ('build n_classes float', lambda c: models.build("small", n_classes=2.5),
-     TypeError, 'n_classes must be a integer, got 2\\.5'),
+     TypeError, 'n_classes must be an integer, got 2\\.5'),
     ('load_base unknown', lambda c: models.load_base("scans", n_classes=5),
      ValueError, "Unknown base 'scans'\\. Choose one of: 'scans\\-s',"),
     ('load_base keep_head wrong', lambda c: models.load_base("scans-s", n_classes=5, keep_head=True),
@@ -330,7 +330,19 @@ BAD_CALLS = [
     ('build compare missing', lambda c: build.compare({}, {"files": {}}),
      ValueError, 'The manifest must be a manifest dict'),
     ('envcheck verbose str', lambda c: envcheck.check_environment(verbose="yes"),
-     TypeError, 'verbose must be True or False, got'),]
+     TypeError, 'verbose must be True or False, got'),
+    ('augmented_copies negative seed', lambda c: leaks.augmented_copies(c.few, copies=2, seed=-1),
+     ValueError, 'seed must be a non\\-negative integer'),
+    ('pixel_distance sizes differ', lambda c: domains.pixel_distance(c.X, c.X[:, :5, :5]),
+     ValueError, 'pixel_distance compares images of one size, got 20x20'),
+    ('world.render_scan int glyph', lambda c: world.render_scan(3, np.random.default_rng(0)),
+     TypeError, 'a glyph is a list of grid edges'),
+    ('world.render_scans float n', lambda c: world.render_scans(world.SOURCE_GLYPHS, 2.5, np.random.default_rng(0)),
+     ValueError, 'n_per_class must be a whole number of 1 or more'),
+    ('world.render_scans int rng', lambda c: world.render_scans(world.SOURCE_GLYPHS, 2, 0),
+     TypeError, 'rng must be a NumPy random generator, got int'),
+    ('world.render_photos unknown shape', lambda c: world.render_photos(["blob"], 2, np.random.default_rng(0)),
+     ValueError, "Unknown shape 'blob'\\. The photo shapes are:"),]
 
 
 def test_there_are_enough_bad_calls_covering_every_public_module():
@@ -341,8 +353,7 @@ def test_there_are_enough_bad_calls_covering_every_public_module():
     import course_lib
     source = "\n".join(inspect.getsource(fn) for _, fn, *_ in BAD_CALLS)
     used = {m for m in course_lib._SUBMODULES if f"{m}." in source}
-    # world (the generator behind `make data`, not called by learners) does not check its arguments yet: see issue 14
-    assert used == set(course_lib._SUBMODULES) - {"world"}, set(course_lib._SUBMODULES) - used
+    assert used == set(course_lib._SUBMODULES), set(course_lib._SUBMODULES) - used
 
 
 @pytest.mark.parametrize("name, call, error, message", BAD_CALLS, ids=[row[0] for row in BAD_CALLS])

@@ -117,7 +117,7 @@ def test_reprobe_explains_bad_input():
         forgetting.source_probe_accuracy(model, source="clinic")
     with pytest.raises(ValueError, match="lr must be greater than zero"):
         forgetting.source_probe_accuracy(model, lr=-1.0)
-    with pytest.raises(TypeError, match="epochs must be a integer"):
+    with pytest.raises(TypeError, match="epochs must be an integer"):
         forgetting.source_probe_accuracy(model, epochs=2.5)
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         forgetting.source_probe_accuracy(model, seed=-1)

@@ -292,7 +292,7 @@ def test_load_digits_imageset():
     assert np.array_equal(small.images, np.round(load_digits().images / 16 * 255).astype(np.uint8))
     with pytest.raises(ValueError, match="at least 8"):
         load_digits_imageset(size=4)
-    with pytest.raises(TypeError, match="size must be a integer"):
+    with pytest.raises(TypeError, match="size must be an integer"):
         load_digits_imageset(size=20.0)
 
 

@@ -155,7 +155,7 @@ def test_augmented_copies_bad_input(scans):
         leaks.augmented_copies(scans.images, copies=2)
     with pytest.raises(ValueError, match="copies must be greater than zero"):
         leaks.augmented_copies(scans, copies=0)
-    with pytest.raises(TypeError, match="shift must be a integer"):
+    with pytest.raises(TypeError, match="shift must be an integer"):
         leaks.augmented_copies(scans, copies=2, shift=1.5)
 
 

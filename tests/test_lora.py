@@ -209,7 +209,7 @@ def test_bad_input_is_explained():
     assert len(lora.lora_layers(lora.add_lora(base(), rank=12, blocks=("block2", "block3")))) == 2
     with pytest.raises(ValueError, match="rank must be greater than zero"):
         lora.add_lora(base(), rank=0)
-    with pytest.raises(TypeError, match="rank must be a integer"):
+    with pytest.raises(TypeError, match="rank must be an integer"):
         lora.add_lora(base(), rank=2.5)
     with pytest.raises(ValueError, match="alpha must be greater than zero"):
         lora.add_lora(base(), alpha=-1)

@@ -388,7 +388,7 @@ def test_accuracy_vs_labels_std_band_none_band_and_linear_x():
     (dict(curves={}), ValueError, "empty dict"),
     (dict(curves={"a": [0.5, 0.6]}), TypeError, r"curves\['a'\] must be a non-empty dict"),
     (dict(curves={"a": {0: 0.5}}), ValueError, "labels per class in run 'a' must be greater than zero"),
-    (dict(curves={"a": {2.5: 0.5}}), TypeError, "must be a integer"),
+    (dict(curves={"a": {2.5: 0.5}}), TypeError, "must be an integer"),
     (dict(curves={"a": {5: [0.5, float("nan")]}}), ValueError, "NaN"),
     (dict(curves=CURVES, band="range"), ValueError, "Unknown band 'range'"),
 ])

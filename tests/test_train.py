@@ -49,7 +49,7 @@ def test_bad_arguments_are_explained(few):
         train.fit(m, tr, lr=0)
     with pytest.raises(ValueError, match="epochs must be greater than zero"):
         train.fit(m, tr, epochs=0)
-    with pytest.raises(TypeError, match="epochs must be a integer|epochs must be an? integer"):
+    with pytest.raises(TypeError, match="epochs must be an integer|epochs must be an? integer"):
         train.fit(m, tr, epochs=2.5)
     with pytest.raises(ValueError, match="early_stopping needs validation data"):
         train.fit(m, tr, early_stopping=3)
@@ -194,7 +194,7 @@ def test_thread_count_from_the_environment(monkeypatch):
 
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"head_epochs": 0}, ValueError, "head_epochs must be greater than zero"),
-    ({"epochs": 2.5}, TypeError, "epochs must be a integer"),
+    ({"epochs": 2.5}, TypeError, "epochs must be an integer"),
     ({"lr": -3e-4}, ValueError, r"lr must be greater than zero, got -0.0003\. The course .* fine-tunes at 3e-4"),
     ({"head_lr": 0}, ValueError, "head_lr must be greater than zero"),
     ({"decay": "fast"}, TypeError, "decay must be a number"),
