@@ -1,21 +1,30 @@
 """Keeping a fine-tuned model from memorising a tiny training set.
 
 Taught in ``06_tiny_dataset_overfitting``.  With a handful of labels per class,
-a fully unfrozen base learns its training images by heart: training accuracy
-reaches 1.0 while validation accuracy stalls.  The helpers here measure that
-and plug the usual remedies into ``train.fit``:
+a fully unfrozen base trained long learns its training images by heart:
+training accuracy reaches 1.0 (wrong labels included) while validation
+accuracy stalls and the validation loss, after a minimum, turns up.  The
+helpers here measure that and plug the usual remedies into ``train.fit``:
 
-* :func:`generalization_gap` (training minus validation accuracy) and
-  :func:`plateau_epoch` (where validation stopped improving) read a History;
+* :func:`generalization_gap` (training minus validation accuracy),
+  :func:`loss_rise` (how far the validation loss climbed back above its
+  minimum) and :func:`plateau_epoch` (where validation stopped improving)
+  read a History;
+* :func:`overconfidence` reads an Evaluation: the mean confidence of the
+  model's answers minus how often they are right;
+* :func:`flip_labels` makes a few training labels wrong on purpose, as a
+  hurried labeller would, and records which ones;
 * :func:`l2sp` builds a ``regularizer=`` that pulls the backbone back toward
   its pretrained weights (L2-SP, Li et al. 2018);
 * :func:`augmenter` builds an ``augment=`` from torchvision transforms: small
   random shifts, rotations and rescalings, plus a little pixel noise, drawn
   from its own seeded random stream so that runs are reproducible.
 
-Freezing more blocks (``models.freeze_up_to``), early stopping
-(``fit(..., early_stopping=N)``) and gradual unfreezing
-(``recipes.gradual_unfreeze``) need no helper of their own.
+Freezing more blocks, early stopping (which restores the best epoch), L2-SP,
+weight decay and augmentation are each one argument of
+``recipes.head_then_unfreeze`` (``blocks=``, ``early_stopping=``,
+``regularizer=``, ``weight_decay=``, ``augment=``); gradual unfreezing is
+``recipes.gradual_unfreeze``.
 
 >>> from course_lib import data, models, regularize, train
 >>> tiny = data.load("clinic").take_per_class(3, seed=0)
@@ -31,9 +40,10 @@ import numbers
 import numpy as np
 import torch
 
-from ._checks import check_positive, check_seed
+from ._checks import check_imageset, check_positive, check_seed
 
-__all__ = ["l2sp", "augmenter", "generalization_gap", "plateau_epoch"]
+__all__ = ["l2sp", "augmenter", "generalization_gap", "loss_rise", "plateau_epoch", "overconfidence",
+           "flip_labels"]
 
 
 # --------------------------------------------------------------------------- reading a history
@@ -66,6 +76,28 @@ def generalization_gap(history, final=False):
     _check_history(history, "generalization_gap")
     gap = np.asarray(history.train_acc, dtype=float) - np.asarray(history.val_acc, dtype=float)
     return float(gap[-1]) if final else gap
+
+
+def loss_rise(history):
+    """How far the validation loss climbed back up: its last value minus its minimum over the run.
+
+    Taught in ``06_tiny_dataset_overfitting``.  0 means the validation loss was
+    still at its lowest at the last epoch (no sign of memorisation in the loss);
+    a clearly positive value means it reached a minimum and then turned up, the
+    moment after which the model fits its training images better and new ones
+    worse.  Measured on the curve as ``fit`` recorded it, whatever weights an
+    early stop restored.
+
+    >>> from course_lib.train import History
+    >>> h = History(epoch=[1, 2, 3, 4], train_acc=[0.5] * 4, val_acc=[0.5] * 4, val_loss=[1.0, 0.6, 0.7, 0.9])
+    >>> round(loss_rise(h), 2)
+    0.3
+    """
+    _check_history(history, "loss_rise")
+    values = np.asarray(history.val_loss, dtype=float)
+    if len(values) != len(history.train_acc):
+        raise ValueError(f"History {history.label!r} has no validation loss curve; train with val=... to record one.")
+    return float(values[-1] - values.min())
 
 
 def plateau_epoch(history, patience=10, metric="val_loss", min_delta=1e-4):
@@ -206,3 +238,67 @@ def augmenter(rotation=10, shift=0.1, scale=(0.9, 1.1), noise=0.05, seed=0):
     seed = check_seed(seed)
     transform = v2.RandomAffine(degrees=rotation, translate=(shift, shift), scale=tuple(scale))
     return _Augmenter(transform, float(noise), seed)
+
+
+# --------------------------------------------------------------------------- over-confidence
+def overconfidence(evaluation):
+    """Mean confidence minus accuracy: how much more sure of itself the model is than it is right.
+
+    Taught in ``06_tiny_dataset_overfitting``.  ``evaluation`` is what
+    ``train.evaluate`` returns; the confidence of one answer is the probability
+    the model gives its top class.  A well calibrated model scores about 0; a
+    model that memorised its training set answers new images with confidence
+    close to 1 while being right far less often, so it scores well above 0.
+    This is why its cross-entropy loss on new images rises while its accuracy
+    need not fall: confident wrong answers are what the loss punishes most.
+
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> ev = SimpleNamespace(probs=np.array([[0.9, 0.1], [0.8, 0.2]]), accuracy=0.5)
+    >>> round(overconfidence(ev), 2)
+    0.35
+    """
+    probs, accuracy = getattr(evaluation, "probs", None), getattr(evaluation, "accuracy", None)
+    if probs is None or accuracy is None:
+        raise TypeError(f"overconfidence needs an Evaluation (what train.evaluate returns), "
+                        f"got {type(evaluation).__name__}.")
+    probs = np.asarray(probs, dtype=float)
+    if probs.ndim != 2 or len(probs) == 0:
+        raise ValueError(f"The evaluation's probs must be an (images, classes) array, got shape {probs.shape}.")
+    return float(probs.max(axis=1).mean() - accuracy)
+
+
+# --------------------------------------------------------------------------- wrong labels
+def flip_labels(dataset, n, seed=0):
+    """A copy of ``dataset`` in which ``n`` labels, chosen at random, name another class.
+
+    Taught in ``06_tiny_dataset_overfitting``.  Hand-labelled sets contain
+    mistakes; this makes ``n`` of them on purpose, so that we know which.
+    Each chosen image gets a label drawn at random from the other classes.
+    The positions of the flipped images are stored in
+    ``result.meta["flipped"]`` and their true labels in
+    ``result.meta["true_labels"]``; the images themselves are unchanged.  The
+    same ``seed`` flips the same labels.
+
+    >>> from course_lib import data
+    >>> few = data.load("clinic").take_per_class(5, seed=0)
+    >>> noisy = flip_labels(few, 3, seed=0)
+    >>> len(noisy.meta["flipped"]), int((noisy.labels != few.labels).sum())
+    (3, 3)
+    """
+    check_imageset(dataset, "flip_labels")
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 0 <= n <= len(dataset):
+        raise ValueError(f"n must be a whole number from 0 to {len(dataset)} (the images in "
+                         f"{dataset.name!r}), got {n!r}.")
+    if dataset.n_classes < 2:
+        raise ValueError("flip_labels needs at least two classes: a label can only be wrong if there is another one.")
+    seed = check_seed(seed)
+    rng = np.random.default_rng(seed)
+    flipped = np.sort(rng.choice(len(dataset), size=int(n), replace=False))
+    labels = dataset.labels.copy()
+    labels[flipped] = (labels[flipped] + rng.integers(1, dataset.n_classes, size=len(flipped))) % dataset.n_classes
+    out = dataset.subset(np.arange(len(dataset)), name=f"{dataset.name}, {int(n)} labels wrong")
+    out.labels = labels
+    out.meta["flipped"] = flipped
+    out.meta["true_labels"] = dataset.labels[flipped].copy()
+    return out

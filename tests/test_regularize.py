@@ -1,7 +1,9 @@
-"""course_lib.regularize: the gap, the plateau, L2-SP and augmentation (notebook 06)."""
+"""course_lib.regularize: the gap, the loss rise, the plateau, over-confidence, wrong labels, L2-SP and augmentation (notebook 06)."""
 
 import doctest
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
@@ -151,3 +153,70 @@ def test_augmenter_rejects_bad_arguments():
         regularize.augmenter(seed=-1)
     with pytest.raises(ValueError, match=r"shaped \(N, C, H, W\)"):
         regularize.augmenter()(torch.zeros(20, 20))
+
+
+# --------------------------------------------------------------------------- loss rise
+def test_loss_rise_is_last_minus_minimum():
+    h = _hist([0.5] * 5, [0.5] * 5, [1.0, 0.5, 0.4, 0.6, 0.9])
+    assert regularize.loss_rise(h) == pytest.approx(0.5)
+    falling = _hist([0.5] * 3, [0.5] * 3, [1.0, 0.8, 0.7])
+    assert regularize.loss_rise(falling) == 0.0
+
+
+def test_loss_rise_needs_a_validation_loss():
+    h = History(epoch=[1, 2], train_acc=[0.5, 0.6], val_acc=[0.5, 0.6])
+    with pytest.raises(ValueError, match="no validation loss curve"):
+        regularize.loss_rise(h)
+    with pytest.raises(TypeError, match="needs a History"):
+        regularize.loss_rise({"val_loss": [1.0]})
+
+
+# --------------------------------------------------------------------------- over-confidence
+def test_overconfidence_is_confidence_minus_accuracy(tiny):
+    model = models.load_base("scans-s", n_classes=5)
+    ev = train.evaluate(model, tiny)
+    expected = ev.probs.max(1).mean() - ev.accuracy
+    assert regularize.overconfidence(ev) == pytest.approx(expected)
+    sure_and_wrong = SimpleNamespace(probs=np.array([[1.0, 0.0], [1.0, 0.0]]), accuracy=0.0)
+    calibrated = SimpleNamespace(probs=np.array([[0.5, 0.5], [0.5, 0.5]]), accuracy=0.5)
+    assert regularize.overconfidence(sure_and_wrong) == pytest.approx(1.0)
+    assert regularize.overconfidence(calibrated) == pytest.approx(0.0)
+
+
+def test_overconfidence_rejects_what_is_not_an_evaluation():
+    with pytest.raises(TypeError, match="needs an Evaluation"):
+        regularize.overconfidence([0.9, 0.1])
+    with pytest.raises(ValueError, match=r"\(images, classes\) array"):
+        regularize.overconfidence(SimpleNamespace(probs=np.array([0.9, 0.1]), accuracy=1.0))
+
+
+# --------------------------------------------------------------------------- wrong labels
+def test_flip_labels_changes_exactly_n_labels_to_other_classes():
+    few = data.load("clinic").take_per_class(5, seed=0)
+    before = few.labels.copy()
+    noisy = regularize.flip_labels(few, 4, seed=1)
+    changed = np.flatnonzero(noisy.labels != few.labels)
+    assert changed.tolist() == noisy.meta["flipped"].tolist() and len(changed) == 4
+    assert noisy.meta["true_labels"].tolist() == few.labels[changed].tolist()
+    assert np.array_equal(noisy.images, few.images) and np.array_equal(few.labels, before)   # original untouched
+    assert noisy.labels.min() >= 0 and noisy.labels.max() < few.n_classes
+
+
+def test_flip_labels_is_seeded():
+    few = data.load("clinic").take_per_class(5, seed=0)
+    a, b = regularize.flip_labels(few, 3, seed=2), regularize.flip_labels(few, 3, seed=2)
+    c = regularize.flip_labels(few, 3, seed=3)
+    assert np.array_equal(a.labels, b.labels) and not np.array_equal(a.labels, c.labels)
+    assert np.array_equal(regularize.flip_labels(few, 0).labels, few.labels)
+
+
+def test_flip_labels_rejects_bad_arguments():
+    few = data.load("clinic").take_per_class(2, seed=0)
+    with pytest.raises(ValueError, match="n must be a whole number from 0 to 10"):
+        regularize.flip_labels(few, 11)
+    with pytest.raises(ValueError, match="n must be a whole number"):
+        regularize.flip_labels(few, 1.5)
+    with pytest.raises(TypeError, match="needs an ImageSet"):
+        regularize.flip_labels(few.labels, 1)
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        regularize.flip_labels(few, 1, seed=-1)
