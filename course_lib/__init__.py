@@ -14,7 +14,7 @@ leaks      leaks between splits: make them, then find them (notebook 01)
 forgetting how much of its source task a fine-tuned base keeps (notebook 02)
 imbalance  skewed classes, class weights, logit adjustment (notebook 03)
 compare    did transfer help? a per-seed verdict against the control (notebook 07)
-baseline   the frozen baseline beside fine-tuning and scratch, on one label budget (notebook 05)
+strategies the frozen baseline, fine-tuning, scratch and LoRA side by side (notebooks 05, 08)
 regularize L2-SP, augmentation and the train-validation gap, for tiny data sets (notebook 06)
 lora       LoRA written out: low-rank adapters, merged back for inference (notebook 08)
 audit      the capstone audit: every check on a split, base and runs (notebook 09)
@@ -35,7 +35,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = ("world", "build", "data", "models", "train", "recipes", "leaks", "forgetting", "imbalance",
-               "domains", "baseline", "regularize", "compare", "lora", "audit", "folders", "repro", "plots", "lessons", "exercises", "envcheck")
+               "domains", "strategies", "regularize", "compare", "lora", "audit", "folders", "repro", "plots", "lessons", "exercises", "envcheck")
 
 
 def __getattr__(name):

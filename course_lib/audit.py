@@ -104,9 +104,9 @@ MAX_GAP = 0.25
 # A class whose recall is below this share of the mean recall over classes is neglected by the model:
 # halfway between ignoring the class (0) and treating it like the others (1).
 MIN_RECALL_SHARE = 0.5
-# How the audit recognises the frozen baseline and the non-transfer control among the names of ``runs``.
-FROZEN_WORDS = ("frozen", "probe", "feature extraction")
-CONTROL_WORDS = ("scratch", "control", "no transfer")
+# The names the audit reads as the frozen baseline and the non-transfer control in ``runs`` unless told
+# otherwise (audit(..., frozen=..., control=...)): the names strategies.run_strategies gives them.
+FROZEN_RUN, CONTROL_RUN = "frozen baseline", "from scratch"
 
 
 # --------------------------------------------------------------------------- the report
@@ -218,8 +218,7 @@ def _same_task(train, other, what):
                          f"(not in train: {extra}; missing from {what}: {missing}). Both sides of a split must "
                          "hold the same classes.")
     relabel = np.array([names.index(c) for c in other_names])   # same classes in another order: use train's
-    return data.ImageSet(other.images, relabel[other.labels], names, other.name, other.groups, other.times,
-                         other.summary, dict(other.meta))
+    return other.replace(labels=relabel[other.labels], class_names=names)
 
 
 def _check_base(base, train):
@@ -232,7 +231,7 @@ def _check_base(base, train):
         if name not in models.BASES:
             raise TypeError("base must be a base name such as 'scans-s', or a model loaded with "
                             f"models.load_base(...); got {type(base).__name__}.")
-    size = data.load(models.BASES[name]["source"] + "_test").images.shape[1:]
+    size = data.load(models.BASES[name].source + "_test").images.shape[1:]
     if train.images.shape[1:] != size:
         raise ValueError(f"The base {name!r} was pretrained on {size[0]}x{size[1]} images but train images are "
                          f"{train.images.shape[1]}x{train.images.shape[2]}: resize them to {size[0]}x{size[1]} as "
@@ -256,8 +255,12 @@ def _is_history(value):
     return all(hasattr(value, a) for a in ("train_acc", "val_acc", "final_val_acc"))
 
 
-def _check_runs(runs):
-    """``{name: (scores, histories or None)}`` from ``runs``; raises on a bad shape."""
+def _check_runs(runs, frozen, control):
+    """``({name: (scores, histories or None)}, roles)`` from ``runs``; raises on a bad shape.
+
+    ``roles`` maps each name to "frozen" (the run named ``frozen``), "control"
+    (the run named ``control``) or "transfer" (every other run).
+    """
     example = "{'fine-tune': [0.81, 0.79, 0.84], 'frozen baseline': [...], 'from scratch': [...]}"
     if not isinstance(runs, dict) or not runs:
         raise TypeError(f"runs must be a non-empty dict of run name -> one score (or History) per seed, such as "
@@ -292,21 +295,19 @@ def _check_runs(runs):
     if len(set(seeds.values())) > 1:
         raise ValueError(f"Every run needs the same seeds, got {seeds} scores per run: run each one with the "
                          "same list of seeds so they can be compared pair by pair.")
-    roles = {name: _role(name) for name in out}
-    for role in ("frozen", "control"):
-        named = [n for n, r in roles.items() if r == role]
-        if len(named) > 1:
-            raise ValueError(f"runs has {len(named)} {role} runs ({named}); keep one, or rename the others.")
+    roles = {name: "frozen" if name == frozen else "control" if name == control else "transfer" for name in out}
     return out, roles
 
 
-def _role(name):
-    lower = name.lower()
-    frozen, control = any(w in lower for w in FROZEN_WORDS), any(w in lower for w in CONTROL_WORDS)
-    if frozen and control:
-        raise ValueError(f"The run name {name!r} reads both as the frozen baseline (it contains one of "
-                         f"{FROZEN_WORDS}) and as the control (one of {CONTROL_WORDS}); rename it.")
-    return "frozen" if frozen else "control" if control else "transfer"
+def _check_roles(frozen, control):
+    """Raise unless ``frozen`` and ``control`` are two different run names (or None: no such run)."""
+    for what, name in (("frozen", frozen), ("control", control)):
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise TypeError(f"{what} must be the name of a run in runs (such as {FROZEN_RUN!r} or {CONTROL_RUN!r}), "
+                            f"or None when there is no such run; got {name!r}.")
+    if frozen is not None and frozen == control:
+        raise ValueError(f"frozen and control both name {frozen!r}: one run cannot be the frozen baseline and the "
+                         "non-transfer control. Name each with its own run.")
 
 
 # --------------------------------------------------------------------------- the checks
@@ -461,7 +462,8 @@ def _run_rows(runs):
     if frozen is None:
         rows.append(AuditRow(checks[0], "risk", f"no frozen-base run among {names}: train the head alone on the "
                              "frozen base (recipes.feature_extract) with the same seeds and add it as 'frozen "
-                             "baseline'; with few labels it often matches fine-tuning.", where[0]))
+                             "baseline' (or name yours: audit(..., frozen='its name')); with few labels it often "
+                             "matches fine-tuning.", where[0]))
     else:
         rows.append(AuditRow(checks[0], "ok", f"{frozen!r} is the frozen baseline.", where[0]))
 
@@ -484,7 +486,8 @@ def _run_rows(runs):
     if control is None:
         rows.append(AuditRow(checks[2], "risk", f"no from-scratch run among {names}: without it nobody can tell "
                              "whether the base helped at all; train the same model from scratch with the same seeds "
-                             "and add it as 'from scratch'.", where[2]))
+                             "and add it as 'from scratch' (or name yours: audit(..., control='its name')).",
+                             where[2]))
         rows.append(AuditRow(checks[3], "skipped", "no non-transfer control to compare with.", where[3]))
     else:
         rows.append(AuditRow(checks[2], "ok", f"{control!r} is the non-transfer control.", where[2]))
@@ -502,7 +505,7 @@ def _run_rows(runs):
             else:
                 rows.append(AuditRow(checks[3], "ok", said + ".", where[3]))
 
-    gaps = {n: float(np.mean([_gap(h) for h in runs[n][1]])) for n in names
+    gaps = {n: float(np.mean([h.final_gap for h in runs[n][1]])) for n in names
             if runs[n][1] is not None and n != control}
     if not gaps:
         rows.append(AuditRow(checks[4], "skipped", "no Histories among the runs (the control is not checked): pass "
@@ -519,12 +522,6 @@ def _run_rows(runs):
             rows.append(AuditRow(checks[4], "ok", f"the largest gap: {said}, at most {MAX_GAP:g}.{RULE_OF_THUMB}",
                                  where[4]))
     return rows
-
-
-def _gap(history):
-    """Train minus validation accuracy at the epoch whose weights the model kept."""
-    i = history.best_epoch - 1 if history.best_epoch is not None else -1
-    return history.train_acc[i] - history.val_acc[i]
 
 
 def _recall_row(model, evalset, what):
@@ -549,7 +546,8 @@ def _recall_row(model, evalset, what):
 
 
 # --------------------------------------------------------------------------- audit
-def audit(train, val, *, base=None, runs=None, model=None, test=None, leak_threshold=None):
+def audit(train, val, *, base=None, runs=None, frozen=FROZEN_RUN, control=CONTROL_RUN, model=None, test=None,
+          leak_threshold=None):
     """Run the course's checks on a split, a base and some runs; return an :class:`AuditReport`.
 
     Taught in ``09_capstone_decision_path``.  Give what you have: the checks
@@ -568,10 +566,14 @@ def audit(train, val, *, base=None, runs=None, model=None, test=None, leak_thres
     runs : dict, optional
         Run name -> one final validation score per seed, or one ``History``
         per seed (the same seeds for every run), for example
-        ``{"fine-tune": [...], "frozen baseline": [...], "from scratch": [...]}``.
-        A name containing "frozen", "probe" or "feature extraction" is the
-        frozen baseline, one containing "scratch", "control" or "no transfer"
-        the non-transfer control; every other run is a transfer run.
+        ``{"fine-tune": [...], "frozen baseline": [...], "from scratch": [...]}``
+        (the names ``strategies.run_strategies`` gives its runs).
+    frozen, control : str or None
+        The names in ``runs`` of the frozen baseline (default ``"frozen
+        baseline"``) and of the non-transfer control (default ``"from
+        scratch"``); every other run is a transfer run.  Name yours, for
+        example ``frozen="linear probe", control="no transfer"``; a name not
+        in ``runs`` (or None) counts as that run missing, and its row says so.
     model : torch model, optional
         Your trained model, for the per-class recall on ``test`` (or on ``val``).
     test : ImageSet or folder path, optional
@@ -602,8 +604,9 @@ def audit(train, val, *, base=None, runs=None, model=None, test=None, leak_thres
     if test is not None:
         test = _same_task(train, _as_set(test, "test"), "test")
     base_name = _check_base(base, train) if base is not None else None
+    _check_roles(frozen, control)
     if runs is not None:
-        runs = _check_runs(runs)
+        runs = _check_runs(runs, frozen, control)
     if model is not None:
         _check_model(model, train)
     if leak_threshold is not None:

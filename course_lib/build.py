@@ -29,6 +29,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,18 +51,36 @@ FIELD_PER_CLASS = 40             # field.npz: the capstone's new task (notebook 
 FIELD_TEST_PER_CLASS = 100
 
 # Pretraining: generated in memory, never shipped.  The "famous" base gets more data and more parameters.
-# A base's ``seeds`` name its entries in SEEDS: (images, batch order), plus the label shuffle if it has one.
+@dataclass(frozen=True)
+class PretrainSpec:
+    """How one base is pretrained.  Each ``*_seed`` names an entry of ``SEEDS``.
+
+    ``images_seed`` draws the pretraining images, ``order_seed`` the batch order,
+    and ``shuffle_seed`` (only for a base made to fail) the label shuffle.
+    """
+
+    domain: str
+    n_per_class: int
+    arch: str
+    epochs: int
+    lr: float
+    images_seed: str
+    order_seed: str
+    shuffle_seed: str = None
+
+
 PRETRAIN = {
-    "scans-s": dict(domain="scans", n_per_class=800, arch="small", epochs=30, lr=3e-3,
-                    seeds=("pretrain_scans", "train_scans")),
-    "photos-l": dict(domain="photos", n_per_class=2000, arch="large", epochs=30, lr=3e-3,
-                     seeds=("pretrain_photos", "train_photos")),
+    "scans-s": PretrainSpec(domain="scans", n_per_class=800, arch="small", epochs=30, lr=3e-3,
+                            images_seed="pretrain_scans", order_seed="train_scans"),
+    "photos-l": PretrainSpec(domain="photos", n_per_class=2000, arch="large", epochs=30, lr=3e-3,
+                             images_seed="pretrain_photos", order_seed="train_photos"),
     # The conflicting base of notebook 07: lab scans whose labels were shuffled (garbage labels), trained
     # until it fits a good part of them.  Same architecture as scans-s, its own images and seeds.  A base made
     # to fail (``conflicting`` in models.BASES) is listed apart in the manifest ("conflicting_bases"), so "bases"
     # keeps the bases the course offers (models.OFFERED_BASES).
-    "scans-shuffled": dict(domain="scans", n_per_class=100, arch="small", epochs=60, lr=3e-3,
-                           seeds=("pretrain_shuffled", "train_shuffled", "shuffle_labels")),
+    "scans-shuffled": PretrainSpec(domain="scans", n_per_class=100, arch="small", epochs=60, lr=3e-3,
+                                   images_seed="pretrain_shuffled", order_seed="train_shuffled",
+                                   shuffle_seed="shuffle_labels"),
 }
 
 
@@ -96,14 +115,13 @@ def build_data(out):
 
 def pretrain_set(spec):
     """The images and labels one base is pretrained on (generated in memory from the base's seeds)."""
-    images_seed, _, *shuffle = (SEEDS[name] for name in spec["seeds"])
-    rng = np.random.default_rng(images_seed)
-    if spec["domain"] == "scans":
-        x, y = world.render_scans(world.SOURCE_GLYPHS, spec["n_per_class"], rng)
+    rng = np.random.default_rng(SEEDS[spec.images_seed])
+    if spec.domain == "scans":
+        x, y = world.render_scans(world.SOURCE_GLYPHS, spec.n_per_class, rng)
     else:
-        x, y = world.render_photos(world.PHOTO_CLASSES, spec["n_per_class"], rng)
-    if shuffle:    # garbage labels: the same images, each with the label of another one
-        y = np.random.default_rng(shuffle[0]).permutation(y)
+        x, y = world.render_photos(world.PHOTO_CLASSES, spec.n_per_class, rng)
+    if spec.shuffle_seed is not None:    # garbage labels: the same images, each with the label of another one
+        y = np.random.default_rng(SEEDS[spec.shuffle_seed]).permutation(y)
     return x, y
 
 
@@ -122,20 +140,20 @@ def build_base(out, base, log=print):
     seed_everything(0, threads=2)
     t0 = time.perf_counter()
     x, y = pretrain_set(spec)
-    with np.load(out / DOMAINS[spec["domain"] + "_test"]["file"]) as f:
+    with np.load(out / DOMAINS[spec.domain + "_test"]["file"]) as f:
         test = (f["images"], f["labels"])
-    model = models.build(spec["arch"], n_classes=10)
-    hist = train.fit(model, (x, y), epochs=spec["epochs"], lr=spec["lr"], batch_size=64,
-                     seed=SEEDS[spec["seeds"][1]], progress=False, label=base)
+    model = models.build(spec.arch, n_classes=10)
+    hist = train.fit(model, (x, y), epochs=spec.epochs, lr=spec.lr, batch_size=64,
+                     seed=SEEDS[spec.order_seed], progress=False, label=base)
     acc = train.evaluate(model, test).accuracy
-    path = out / models.BASES[base]["file"]
+    path = out / models.BASES[base].file
     path.parent.mkdir(parents=True, exist_ok=True)
     models.save_weights(model, path)
     seconds = time.perf_counter() - t0
-    entry = dict(source=spec["domain"], pretrain_images=int(len(y)), epochs=spec["epochs"],
+    entry = dict(source=spec.domain, pretrain_images=int(len(y)), epochs=spec.epochs,
                  parameters=models.count_parameters(model)["total"],
                  source_accuracy=round(float(acc), 4), seconds=round(seconds, 1), torch=torch.__version__)
-    if len(spec["seeds"]) > 2:
+    if spec.shuffle_seed is not None:
         entry.update(labels="shuffled", train_accuracy=round(float(hist.train_acc[-1]), 4))
     log(f"  {base}: source accuracy {acc:.3f}, {entry['parameters']} parameters, {seconds:.0f}s")
     return entry

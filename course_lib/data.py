@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import (check_choice, check_fraction, check_images, check_labels, check_pixels, check_positive,
-                      check_same_length, check_seed)
+from ._checks import (check_choice, check_fraction, check_images, check_keywords, check_labels, check_pixels,
+                      check_positive, check_same_length, check_seed)
 
 REBUILD = "make data   (or: python -m course_lib.build)"
 RESTORE = f"Restore it with `git checkout data/` or rebuild it with: {REBUILD}"
@@ -95,7 +95,7 @@ def expected_files():
     """Every data file the course loads: the domains of ``DOMAINS`` and the bases of ``models.BASES``."""
     from .models import BASES
 
-    return sorted({info["file"] for info in DOMAINS.values()} | {info["file"] for info in BASES.values()})
+    return sorted({info["file"] for info in DOMAINS.values()} | {card.file for card in BASES.values()})
 
 
 _VERIFIED = {}
@@ -212,8 +212,31 @@ class ImageSet:
         if index.size == 0:
             raise ValueError(f"That selection of {self.name!r} is empty; a dataset needs at least one image.")
         pick = lambda a: None if a is None else a[index]
-        return ImageSet(self.images[index], self.labels[index], list(self.class_names),
-                        name or self.name, pick(self.groups), pick(self.times), self.summary, dict(self.meta))
+        return self.replace(images=self.images[index], labels=self.labels[index], name=name or self.name,
+                            groups=pick(self.groups), times=pick(self.times))
+
+    def replace(self, **changes):
+        """A new ImageSet with the fields named in ``changes`` replaced and every other field kept.
+
+        Taught in ``01_leaky_splits``.  The new set is checked like any other
+        (labels against class names, one group and time per image); arrays
+        not changed are shared, ``class_names`` and ``meta`` are copied.
+
+        >>> clinic = load("clinic")
+        >>> flipped = clinic.replace(images=255 - clinic.images, name="clinic B")
+        >>> flipped.name, flipped.n_classes, flipped.groups is clinic.groups
+        ('clinic B', 5, True)
+        >>> clinic.replace(label=clinic.labels)
+        Traceback (most recent call last):
+        ...
+        TypeError: replace() got an unexpected keyword argument 'label'. Did you mean labels=...?
+        """
+        fields = list(self.__dataclass_fields__)
+        check_keywords("replace", {k: v for k, v in changes.items() if k not in fields}, fields)
+        kept = {f: getattr(self, f) for f in fields}
+        kept.update(class_names=list(self.class_names), meta=dict(self.meta))
+        kept.update(changes)
+        return ImageSet(**kept)
 
     def take_per_class(self, n, seed=0, name=None):
         """Exactly ``n`` labelled examples of each class, drawn at random.
@@ -251,10 +274,6 @@ class ImageSet:
             x = torch.from_numpy(self.images).float().div_(255.0).unsqueeze(1)
         return x, torch.from_numpy(self.labels)
 
-    def loader(self, batch_size=32, shuffle=True, seed=0, num_workers=0):
-        """A ``torch.utils.data.DataLoader`` over :meth:`tensors` (``num_workers=0``: no subprocesses)."""
-        return make_loader(self, batch_size=batch_size, shuffle=shuffle, seed=seed, num_workers=num_workers)
-
 
 def load(name):
     """Load a domain of the data world by name (see ``DOMAINS``) as an :class:`ImageSet`."""
@@ -264,18 +283,6 @@ def load(name):
         arrays = {k: f[k] for k in f.files}
     return ImageSet(arrays["images"], arrays["labels"], [str(c) for c in arrays["class_names"]], name,
                     arrays.get("groups"), arrays.get("times"), info["summary"])
-
-
-def make_loader(dataset, batch_size=32, shuffle=True, seed=0, num_workers=0):
-    """Wrap an ImageSet in a DataLoader with a seeded shuffle."""
-    import torch
-    if not isinstance(dataset, ImageSet):
-        raise TypeError(f"make_loader needs an ImageSet (from data.load), got {type(dataset).__name__}.")
-    check_positive("batch_size", batch_size, integer=True)
-    gen = torch.Generator().manual_seed(check_seed(seed))
-    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*dataset.tensors()),
-                                       batch_size=batch_size, shuffle=shuffle, generator=gen,
-                                       num_workers=num_workers)
 
 
 # --------------------------------------------------------------------------- splits

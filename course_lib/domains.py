@@ -62,7 +62,8 @@ def frechet_distance(a, b):
     """Fréchet distance between Gaussians fitted to the rows of ``a`` and of ``b`` (two arrays (N, D)).
 
     ``|mean_a - mean_b|^2 + trace(C_a + C_b - 2 (C_a C_b)^(1/2))``; 0 for two
-    identical clouds.  Taught in ``04_wrong_domain_base``.
+    identical clouds.  The distance behind :func:`feature_distance` and
+    :func:`pixel_distance`, which ``04_wrong_domain_base`` teaches.
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
@@ -202,7 +203,7 @@ def _base_model(base):
 def _source_images(name):
     """The held-out test images of the source domain base ``name`` was pretrained on."""
     from . import data
-    return data.load(models.BASES[name]["source"] + "_test")
+    return data.load(models.BASES[name].source + "_test")
 
 
 def _embed(model, x):
@@ -283,7 +284,7 @@ def plot_feature_clouds(base, target, source=None, n=N_IMAGES, seed=0, ax=None, 
     centre = fs.mean(0)
     directions = np.linalg.svd(fs - centre, full_matrices=False)[2][:2]     # the source's two main axes
     ax = _axes(ax, figsize=(4.6, 4))
-    for i, (label, f) in enumerate(((f"{models.BASES[name]['source']} (source of {name})", fs), (target_name, ft))):
+    for i, (label, f) in enumerate(((f"{models.BASES[name].source} (source of {name})", fs), (target_name, ft))):
         xy = (f - centre) @ directions.T
         ax.scatter(xy[:, 0], xy[:, 1], s=6, alpha=0.45, color=color(i), label=label, linewidths=0)
     ax.set(xlabel="source direction 1", ylabel="source direction 2", xticks=[], yticks=[],

@@ -276,7 +276,7 @@ def one_of(choices):
 def equals(expected):
     """Build a check: the answer equals ``expected``.
 
-    Taught in ``00_welcome_first_transfer``.  Text ignores case and surrounding
+    Taught in ``09_capstone_decision_path``.  Text ignores case and surrounding
     spaces; lists and arrays are compared element by element.  For numbers
     computed with floats, prefer ``close_to``.
 

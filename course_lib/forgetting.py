@@ -73,7 +73,7 @@ def _base_of(model, base):
                 "Load it with models.load_base('scans-s', ...) or name the base: base='scans-s'."
             )
     check_choice("base", base, tuple(models.BASES))
-    width = models.ARCHITECTURES[models.BASES[base]["arch"]]
+    width = models.ARCHITECTURES[models.BASES[base].arch]
     if model.width != width:
         raise ValueError(
             f"The model's backbone (width {model.width}) does not have the shape of base {base!r} "
@@ -104,9 +104,8 @@ def _source_model(base):
     """The base as it was pretrained, source head included (loaded once per session)."""
     key = ("base", base)
     if key not in _CACHE:
-        info = models.BASES[base]
         with torch.random.fork_rng(devices=[]):      # building the model draws random weights: keep the caller's stream
-            _CACHE[key] = models.load_base(base, info["n_source_classes"], keep_head=True)
+            _CACHE[key] = models.load_base(base, models.BASES[base].n_source_classes, keep_head=True)
     return _CACHE[key]
 
 
@@ -144,7 +143,7 @@ def source_accuracy(model, base=None, *, test_per_class=None):
     True
     """
     base = _base_of(_check_model(model), base)
-    x, y = _first_per_class(*_tensors(f"{models.BASES[base]['source']}_test"), test_per_class, "test_per_class")
+    x, y = _first_per_class(*_tensors(f"{models.BASES[base].source}_test"), test_per_class, "test_per_class")
     return _accuracy(model, _source_model(base).head, x, y)
 
 
@@ -182,7 +181,7 @@ def source_probe_accuracy(model, source=None, *, labels_per_class=None, epochs=2
 
     _check_model(model)
     if source is None:
-        source = models.BASES[_base_of(model, None)]["source"]
+        source = models.BASES[_base_of(model, None)].source
     check_choice("source task", source, SOURCES)
     lr = LR_HEAD if lr is None else lr
     check_positive("lr", lr)
@@ -254,7 +253,7 @@ def _weights_to_compare(model):
 def _images(images, base):
     """Fixed images to run through the blocks: by default the first 20 source test images of each class."""
     if images is None:
-        x, _ = _first_per_class(*_tensors(f"{models.BASES[base]['source']}_test"), 20, "per_class")
+        x, _ = _first_per_class(*_tensors(f"{models.BASES[base].source}_test"), 20, "per_class")
         return x
     from .train import as_tensors
     if hasattr(images, "tensors") and callable(images.tensors):     # an ImageSet
@@ -326,8 +325,8 @@ def block_change(model, base=None, images=None):
 def block_drift(model, base=None):
     """How far each backbone block moved from the base's weights: ``||w - w0|| / ||w0||``.
 
-    Taught in ``02_too_high_learning_rate`` (as the measure *not* to rank blocks
-    by; used in ``08_strategies``).  Returns ``{"block1": ..., "block2": ...,
+    Taught in ``02_too_high_learning_rate``, as the measure *not* to rank blocks
+    by.  Returns ``{"block1": ..., "block2": ...,
     "block3": ...}``: 0 for a block that never changed, 0.5 for one whose weights
     moved by half their own size.  The head is left out, because a new head has
     no pretrained weights to compare with.  Under Adam every weight moves by

@@ -62,7 +62,7 @@ from torch import nn
 from . import models
 from ._checks import check_choice, check_positive
 
-__all__ = ["LoRALayer", "add_lora", "merge_lora", "lora_layers", "lora_state_dict", "state_size"]
+__all__ = ["LoRALayer", "add_lora", "check_adapters", "merge_lora", "lora_layers", "lora_state_dict", "state_size"]
 
 
 # --------------------------------------------------------------------------- the adapter
@@ -211,7 +211,7 @@ def add_lora(model, rank=4, alpha=None, blocks=models.BLOCKS):
     >>> models.trainable_parts(model)
     ['block1', 'block2', 'block3', 'head']
     """
-    convs = _plan(model, rank, alpha, blocks)
+    convs = check_adapters(model, rank, alpha, blocks)
     models.freeze(model, "all")
     for b, conv in convs.items():
         model.backbone[models.BLOCKS.index(b)][0] = LoRALayer(conv, rank, alpha)
@@ -219,8 +219,16 @@ def add_lora(model, rank=4, alpha=None, blocks=models.BLOCKS):
     return model
 
 
-def _plan(model, rank, alpha, blocks):
-    """``{block: conv}`` that :func:`add_lora` would wrap; checks every argument and changes nothing."""
+def check_adapters(model, rank=4, alpha=None, blocks=models.BLOCKS):
+    """Check :func:`add_lora`'s arguments and return ``{block: conv}``, the layers it would wrap; changes nothing.
+
+    Used by :func:`add_lora`, ``recipes.lora_fine_tune`` and ``strategies.run_strategies``, so that a bad rank or
+    block fails before any training.
+
+    >>> from course_lib import models
+    >>> sorted(check_adapters(models.build("small", n_classes=5), rank=4))
+    ['block1', 'block2', 'block3']
+    """
     _check_model(model)
     if lora_layers(model):
         raise ValueError("This model already has LoRA adapters: add_lora was called on it before. "

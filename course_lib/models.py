@@ -16,6 +16,7 @@ trained on a source task and puts a fresh head on it for the target task.
 """
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -87,19 +88,38 @@ def _check_input(x):
 # --------------------------------------------------------------------------- registry
 ARCHITECTURES = {"small": 16, "large": 32}
 
+@dataclass(frozen=True)
+class BaseCard:
+    """What the course knows about one pretrained base: its file, architecture and source task.
+
+    Taught in ``04_wrong_domain_base``.  ``conflicting`` marks a base made to fail on
+    purpose (notebook 07): never one to recommend.
+
+    >>> BASES["scans-s"].source, BASES["scans-s"].arch
+    ('scans', 'small')
+    """
+
+    file: str
+    arch: str
+    source: str
+    n_source_classes: int
+    summary: str
+    conflicting: bool = False
+
+
 # Pretrained bases shipped in data/bases/.  Read the model cards in data/MODEL_CARD.md.
 BASES = {
-    "scans-s": dict(file="bases/scans-s.npz", arch="small", source="scans", n_source_classes=10,
-                    summary="small base pretrained on lab scans (near the clinic's target task)"),
-    "photos-l": dict(file="bases/photos-l.npz", arch="large", source="photos", n_source_classes=10,
-                     summary="larger, 'famous' base pretrained on everyday photos (a far domain)"),
-    "scans-shuffled": dict(file="bases/scans-shuffled.npz", arch="small", source="scans", n_source_classes=10,
-                           summary="small base pretrained on lab scans whose labels were shuffled "
-                                   "(garbage labels: a conflicting base)",
-                           conflicting=True),    # made to fail on purpose (notebook 07): never a base to recommend
+    "scans-s": BaseCard(file="bases/scans-s.npz", arch="small", source="scans", n_source_classes=10,
+                        summary="small base pretrained on lab scans (near the clinic's target task)"),
+    "photos-l": BaseCard(file="bases/photos-l.npz", arch="large", source="photos", n_source_classes=10,
+                         summary="larger, 'famous' base pretrained on everyday photos (a far domain)"),
+    "scans-shuffled": BaseCard(file="bases/scans-shuffled.npz", arch="small", source="scans", n_source_classes=10,
+                               summary="small base pretrained on lab scans whose labels were shuffled "
+                                       "(garbage labels: a conflicting base)",
+                               conflicting=True),    # made to fail on purpose (notebook 07)
 }
 # The bases the course offers for a new task: every base except those made to fail on purpose.
-OFFERED_BASES = tuple(name for name, info in BASES.items() if not info.get("conflicting"))
+OFFERED_BASES = tuple(name for name, card in BASES.items() if not card.conflicting)
 
 
 def build(arch="small", n_classes=10):
@@ -121,13 +141,13 @@ def load_base(name, n_classes, keep_head=False):
     pickled code is ever loaded.
     """
     check_choice("base", name, tuple(BASES))
-    info = BASES[name]
-    if keep_head and n_classes != info["n_source_classes"]:
-        raise ValueError(f"keep_head=True needs n_classes={info['n_source_classes']} "
-                         f"(the classes of {info['source']!r}), got {n_classes}.")
+    card = BASES[name]
+    if keep_head and n_classes != card.n_source_classes:
+        raise ValueError(f"keep_head=True needs n_classes={card.n_source_classes} "
+                         f"(the classes of {card.source!r}), got {n_classes}.")
     from .data import data_path  # checks the file and its checksum
-    arrays = np.load(data_path(info["file"]), allow_pickle=False)
-    model = build(info["arch"], n_classes=n_classes if keep_head else info["n_source_classes"])
+    arrays = np.load(data_path(card.file), allow_pickle=False)
+    model = build(card.arch, n_classes=n_classes if keep_head else card.n_source_classes)
     state = {k: torch.from_numpy(arrays[k].copy()) for k in arrays.files}
     model.load_state_dict(state)
     if not keep_head:

@@ -174,7 +174,7 @@ def lora_fine_tune(model, train, val=None, *, rank=4, alpha=None, blocks=models.
         check_positive(name, value, integer=True)
     for name, value in (("lr", lr), ("head_lr", head_lr)):
         check_positive(name, value)
-    lora._plan(model, rank, alpha, blocks)          # a bad rank or block fails now, not after the head phase
+    lora.check_adapters(model, rank, alpha, blocks)          # a bad rank or block fails now, not after the head phase
     label = kwargs.pop("label", "LoRA")
 
     def adapters(callbacks):

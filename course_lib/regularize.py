@@ -59,12 +59,15 @@ def _check_history(history, where, need_val=True):
 
 
 def generalization_gap(history, final=False):
-    """Training accuracy minus validation accuracy, per epoch (an array) or at the last epoch (``final=True``).
+    """Training accuracy minus validation accuracy, per epoch (an array), or of the model kept (``final=True``).
 
-    Taught in ``06_tiny_dataset_overfitting``.  A gap that keeps widening while
-    validation stays flat is the signature of memorisation.  The training
+    Taught in ``09_capstone_decision_path`` (notebook 06 reads the same gap off
+    its learning curves).  A gap that keeps widening while validation stays
+    flat is the signature of memorisation.  The training
     accuracy is measured on the (possibly augmented) training batches, as
-    ``fit`` records it.
+    ``fit`` records it.  ``final=True`` reads ``History.final_gap``: the last
+    epoch, or the best one when early stopping restored it (the model that
+    ``fit`` returned).
 
     >>> from course_lib.train import History
     >>> h = History(epoch=[1, 2, 3], train_acc=[0.6, 0.9, 1.0], val_acc=[0.5, 0.6, 0.6])
@@ -75,7 +78,7 @@ def generalization_gap(history, final=False):
     """
     _check_history(history, "generalization_gap")
     gap = np.asarray(history.train_acc, dtype=float) - np.asarray(history.val_acc, dtype=float)
-    return float(gap[-1]) if final else gap
+    return float(history.final_gap) if final else gap
 
 
 def loss_rise(history):

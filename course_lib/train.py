@@ -68,6 +68,18 @@ class History:
             return self.val_acc[self.best_epoch - 1]
         return self.val_acc[-1]
 
+    @property
+    def final_gap(self):
+        """Train minus validation accuracy of the model as returned (the best epoch when restored).
+
+        The one definition of "final gap" in the course: ``regularize.generalization_gap(h, final=True)``
+        and the audit's train-validation row both read it.
+        """
+        if not self.val_acc or len(self.val_acc) != len(self.train_acc):
+            return float("nan")
+        i = self.best_epoch - 1 if self.best_epoch is not None else -1
+        return self.train_acc[i] - self.val_acc[i]
+
     def epochs_to(self, fraction=0.9, metric="val_acc"):
         """First epoch at which ``metric`` reaches ``fraction`` of its best value: a convergence speed.
 
@@ -104,9 +116,6 @@ class History:
         joined.seconds = self.seconds + other.seconds
         return joined
 
-    def to_dict(self):
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
     def __repr__(self):
         if not self.epoch:
             return f"History({self.label!r}, no completed epochs)"
@@ -123,18 +132,15 @@ def as_tensors(data, *, name="data"):
     """Turn the course's kinds of data into ``(X, y)`` float/long tensors.
 
     Accepts an ``ImageSet`` (see ``course_lib.data``), a tuple ``(images,
-    labels)`` of NumPy arrays or tensors (uint8 images are scaled to 0..1), or a
-    ``torch.utils.data.TensorDataset``.
+    labels)`` of NumPy arrays or tensors (uint8 images are scaled to 0..1).
     """
     if hasattr(data, "tensors") and callable(data.tensors):  # ImageSet
         return data.tensors()
-    if isinstance(data, torch.utils.data.TensorDataset):
-        x, y = data.tensors[:2]
-    elif isinstance(data, (tuple, list)) and len(data) == 2:
+    if isinstance(data, (tuple, list)) and len(data) == 2:
         x, y = data
     else:
         raise TypeError(
-            f"{name} must be an ImageSet, a (images, labels) pair or a TensorDataset, "
+            f"{name} must be an ImageSet or an (images, labels) pair, "
             f"got {type(data).__name__}. Load data with course_lib.data.load(...)."
         )
     what = name if name.endswith("images") else f"{name} images"

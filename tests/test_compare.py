@@ -1,18 +1,10 @@
 """course_lib.compare: the transfer-vs-control verdict (notebook 07)."""
 
-import doctest
-
 import numpy as np
 import pytest
 import torch
 
-from course_lib import compare
 from course_lib.compare import transfer_verdict
-
-
-def test_doctests():
-    result = doctest.testmod(compare)
-    assert result.attempted > 0 and result.failed == 0
 
 
 @pytest.mark.parametrize("transfer, control, verdict, wins", [

@@ -134,17 +134,25 @@ def test_imageset_validates_inputs():
         ds.subset(np.array([], dtype=int))
 
 
-def test_tensors_and_loader():
+def test_tensors():
     few = data.load("clinic").take_per_class(4)
     x, y = few.tensors()
     assert x.shape == (20, 1, 20, 20) and x.dtype == torch.float32
     assert 0.0 <= x.min() and x.max() <= 1.0 and y.dtype == torch.int64
-    loader = few.loader(batch_size=8, seed=0)
-    assert loader.num_workers == 0
-    batches = list(loader)
-    assert [len(b[1]) for b in batches] == [8, 8, 4]
-    first = [b[1].tolist() for b in few.loader(batch_size=8, seed=0)]
-    assert first == [b[1].tolist() for b in batches]
+
+
+def test_replace_keeps_every_other_field_and_checks_the_result():
+    clinic = data.load("clinic")
+    flipped = clinic.replace(images=255 - clinic.images, name="clinic B")
+    assert flipped.name == "clinic B" and flipped.summary == clinic.summary
+    assert (flipped.labels == clinic.labels).all() and (flipped.times == clinic.times).all()
+    assert flipped.class_names == clinic.class_names and flipped.class_names is not clinic.class_names
+    with pytest.raises(TypeError, match="Did you mean labels="):
+        clinic.replace(label=clinic.labels)
+    with pytest.raises(ValueError, match="same length"):
+        clinic.replace(labels=clinic.labels[:10])
+    with pytest.raises(ValueError, match="labels must lie in 0..1"):
+        clinic.replace(class_names=["a", "b"])
 
 
 # --------------------------------------------------------------------------- issue 14: data faults, ImageSet inputs
@@ -220,6 +228,6 @@ def test_imageset_keeps_accepting_whole_float_labels():
 def test_float_seeds_are_refused_not_truncated():
     clinic = data.load("clinic")
     for call in (lambda: clinic.take_per_class(2, seed=1.5), lambda: data.split(clinic, seed=1.5),
-                 lambda: clinic.loader(seed=-1)):
+                 lambda: data.split(clinic, seed=-1)):
         with pytest.raises(ValueError, match="seed must be a non-negative integer"):
             call()

@@ -1,16 +1,9 @@
 """course_lib.domains: distances between a target and a base's source, and the base ranking (notebook 04)."""
 
-import doctest
-
 import numpy as np
 import pytest
 
 from course_lib import data, domains, models
-
-
-def test_doctests():
-    result = doctest.testmod(domains)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_frechet_distance_is_zero_for_one_cloud_and_grows_with_a_shift():

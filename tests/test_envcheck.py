@@ -2,8 +2,6 @@
 
 import sys
 
-import pytest
-
 from course_lib import envcheck
 
 

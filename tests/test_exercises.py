@@ -1,7 +1,5 @@
 """Tests for course_lib.exercises: feedback, never a traceback, and stable plain-text output."""
 
-import doctest
-
 import numpy as np
 import pytest
 import torch
@@ -264,10 +262,6 @@ def test_equals_explains_wrong_answers(expected, answer, message):
 
 
 # --------------------------------------------------------------------------- docs
-def test_docstring_examples_run():
-    result = doctest.testmod(exercises)
-    assert result.attempted > 0 and result.failed == 0
-
 
 def test_every_public_name_says_where_it_is_taught_and_has_an_example():
     import inspect
@@ -276,7 +270,7 @@ def test_every_public_name_says_where_it_is_taught_and_has_an_example():
               and (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == exercises.__name__]
     assert {obj.__name__ for obj in public} == {"Exercise", "get", "close_to", "one_of", "equals"}
     for obj in public:
-        assert "Taught in ``00_welcome_first_transfer``" in obj.__doc__, obj.__name__
+        assert "Taught in ``0" in obj.__doc__, obj.__name__      # which notebook: tests/test_docstrings.py
         assert ">>> " in obj.__doc__, obj.__name__
 
 

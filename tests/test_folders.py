@@ -1,7 +1,5 @@
 """course_lib.folders: write and read image folders, and every bad folder gets a clear message."""
 
-import doctest
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -25,11 +23,6 @@ def _two_classes(root):
         for i in range(2):
             _png(root / cls / f"{i}.png", value=40 * i + 10)
     return root
-
-
-def test_doctests():
-    result = doctest.testmod(folders)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_round_trip_keeps_every_image_in_imagefolder_order(few, tmp_path):
@@ -157,9 +150,6 @@ def test_path_must_be_a_path():
 
 # --------------------------------------------------------------------------- issue 14: folders as learners have them
 import unicodedata
-import warnings
-
-from PIL import Image
 
 
 @pytest.fixture

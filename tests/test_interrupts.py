@@ -10,7 +10,6 @@ the epochs returned.
 
 import re
 
-import numpy as np
 import pytest
 import torch
 

@@ -1,7 +1,5 @@
 """course_lib.leaks: the leak detector of notebook 01 and the augmentation that makes the leak."""
 
-import doctest
-
 import numpy as np
 import pytest
 
@@ -11,11 +9,6 @@ from course_lib import data, leaks
 @pytest.fixture(scope="module")
 def scans():
     return data.load("clinic_test").subset(np.arange(120))
-
-
-def test_doctests():
-    result = doctest.testmod(leaks, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_module_names_the_notebook_that_teaches_it():

@@ -33,7 +33,7 @@ def test_load_base_keeps_backbone_and_replaces_head(name):
     assert fresh.head.out_features == 5
     for (k, a), (_, b) in zip(with_head.backbone.state_dict().items(), fresh.backbone.state_dict().items()):
         assert torch.equal(a, b), k
-    untrained = models.build(models.BASES[name]["arch"], n_classes=5)
+    untrained = models.build(models.BASES[name].arch, n_classes=5)
     assert not torch.equal(untrained.backbone.block1[0].weight, fresh.backbone.block1[0].weight)
 
 
@@ -54,7 +54,7 @@ def test_corrupted_base_is_reported(tmp_path, monkeypatch):
     shutil.copytree(data.data_dir(), tmp_path / "data")
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))
     data._VERIFIED.clear()
-    path = tmp_path / "data" / models.BASES["scans-s"]["file"]
+    path = tmp_path / "data" / models.BASES["scans-s"].file
     path.write_bytes(path.read_bytes()[:-10])
     with pytest.raises(data.DataFileError, match=r"scans-s\.npz is corrupted.*make data"):
         models.load_base("scans-s", n_classes=5)

@@ -1,6 +1,5 @@
 """course_lib.regularize: the gap, the loss rise, the plateau, over-confidence, wrong labels, L2-SP and augmentation (notebook 06)."""
 
-import doctest
 from types import SimpleNamespace
 
 import numpy as np
@@ -21,11 +20,6 @@ def _hist(train_acc, val_acc, val_loss=None):
     n = len(train_acc)
     return History(epoch=list(range(1, n + 1)), train_acc=list(train_acc), val_acc=list(val_acc),
                    val_loss=list(val_loss if val_loss is not None else [1.0] * n))
-
-
-def test_doctests_pass():
-    result = doctest.testmod(regularize, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0 and result.failed == 0
 
 
 # --------------------------------------------------------------------------- gap and plateau

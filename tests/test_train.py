@@ -53,7 +53,7 @@ def test_bad_arguments_are_explained(few):
         train.fit(m, tr, epochs=2.5)
     with pytest.raises(ValueError, match="early_stopping needs validation data"):
         train.fit(m, tr, early_stopping=3)
-    with pytest.raises(TypeError, match="ImageSet, a \\(images, labels\\) pair"):
+    with pytest.raises(TypeError, match="ImageSet or an \\(images, labels\\) pair"):
         train.fit(m, "clinic")
     models.freeze(m, "all")
     with pytest.raises(ValueError, match="nothing to train"):

@@ -65,7 +65,8 @@ def test_model_card_states_the_manifest_numbers():
 
 def test_every_base_has_its_own_seeds_and_the_shuffled_base_has_garbage_labels():
     """Adding a base must not shift another: each names distinct entries of build.SEEDS (notebook 07's base too)."""
-    names = [name for spec in build.PRETRAIN.values() for name in spec["seeds"]]
+    names = [name for spec in build.PRETRAIN.values()
+             for name in (spec.images_seed, spec.order_seed, spec.shuffle_seed) if name is not None]
     assert len(names) == len(set(names)) and all(name in build.SEEDS for name in names)
     assert len(set(build.SEEDS.values())) == len(build.SEEDS)
     assert set(build.PRETRAIN) == set(models.BASES)
