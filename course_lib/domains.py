@@ -209,8 +209,8 @@ def _source_images(name):
 def _embed(model, x):
     import torch
 
-    from .train import _features
-    return _features(model, torch.from_numpy(x).float()[:, None]).numpy().astype(np.float64)
+    from .train import backbone_features
+    return backbone_features(model, torch.from_numpy(x).float()[:, None]).numpy().astype(np.float64)
 
 
 def feature_distance(base, target, source=None, n=N_IMAGES, seed=0):

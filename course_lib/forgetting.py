@@ -112,8 +112,8 @@ def _source_model(base):
 @torch.no_grad()
 def _accuracy(model, head, x, y):
     """Accuracy of ``head(model.features(x))``, in eval mode, leaving the model's mode as it was."""
-    from .train import _features
-    return round(int((head(_features(model, x)).argmax(1) == y).sum()) / len(y), 6)
+    from .train import backbone_features
+    return round(int((head(backbone_features(model, x)).argmax(1) == y).sum()) / len(y), 6)
 
 
 # --------------------------------------------------------------------------- the two measures

@@ -149,8 +149,8 @@ def _feature_vectors(features, xa, xb):
                   for f in features)
     elif hasattr(features, "features") and callable(features.features):      # a course model
         import torch
-        from .train import _features
-        fa, fb = (_features(features, torch.from_numpy(x.astype(np.float32))[:, None]).numpy().astype(np.float64)
+        from .train import backbone_features
+        fa, fb = (backbone_features(features, torch.from_numpy(x.astype(np.float32))[:, None]).numpy().astype(np.float64)
                   for x in (xa, xb))
     elif callable(features):
         fa, fb = (np.asarray(_to_numpy(features(x.astype(np.float32))), dtype=np.float64) for x in (xa, xb))

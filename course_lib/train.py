@@ -266,7 +266,64 @@ def fit(model, train, val=None, *, epochs=30, lr=1e-3, batch_size=32, weight_dec
     training loss stops training at once with a warning that says what to
     try; the model and history are then those of the last completed epoch,
     with ``diverged=True``.
+
+    With the whole backbone frozen and no ``augment``, the features of each
+    image never change, so ``fit`` computes them once (:func:`backbone_features`)
+    and trains the head on them: the same result as running the backbone at
+    every step, many times faster.  This is why the frozen baseline is cheap.
     """
+    seed, trainable = _check_fit_arguments(model, val, epochs, lr, batch_size, weight_decay, warmup_epochs,
+                                           early_stopping, seed, callbacks, augment, regularizer, unknown)
+    x, y, xv, yv, weight = _fit_data(model, train, val, class_weights)
+    device = get_device(device)
+    model.to(device)
+    optimizer = _optimizer(trainable, param_groups, lr, weight_decay)
+    gen = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.initial_seed() % 2**31))
+    warmup_steps = int(round(warmup_epochs * math.ceil(len(x) / batch_size)))
+    forward = model
+    if _backbone_frozen(model) and augment is None:      # the frozen-backbone shortcut (see the docstring)
+        forward = model.head
+        x = backbone_features(model, x, device)
+        xv = backbone_features(model, xv, device) if val is not None else None
+    loss_fn = lambda out, yb: F.cross_entropy(out, yb, weight=weight.to(device) if weight is not None else None)
+
+    hist = History(label=label)
+    stopper = _EarlyStopping(early_stopping)
+    committed = (_snapshot(model), _lengths(hist))      # weights and history lengths of the last completed epoch
+    bar = _progress(epochs, label, (not _quiet_by_default()) if progress is None else bool(progress))
+    start, step = time.perf_counter(), 0
+    try:
+        for epoch in range(1, epochs + 1):
+            result, step = _train_epoch(model, forward, optimizer, _batches(x, y, batch_size, True, gen), loss_fn,
+                                        regularizer, augment, device, step, warmup_steps)
+            if result[1] is None:          # a NaN or infinite loss: every later step would be meaningless
+                hist.diverged = True
+                model.load_state_dict(committed[0])
+                warnings.warn(_diverged_message(hist, epoch, result[0], lr, param_groups, x), RuntimeWarning,
+                              stacklevel=2)
+                break
+            _record_epoch(hist, epoch, result, optimizer, forward, xv, yv, device)
+            for cb in callbacks:
+                cb(model, hist)
+            committed = (_snapshot(model), _lengths(hist))
+            _show_progress(bar, hist)
+            if stopper.should_stop(hist, committed[0]):
+                break
+    except KeyboardInterrupt:
+        _roll_back(model, hist, committed)
+    finally:
+        if bar is not None:
+            bar.close()
+    if stopper.best_state is not None and not hist.interrupted:
+        model.load_state_dict(stopper.best_state)
+    hist.seconds = time.perf_counter() - start
+    return hist
+
+
+# --------------------------------------------------------------------------- fit's steps
+def _check_fit_arguments(model, val, epochs, lr, batch_size, weight_decay, warmup_epochs, early_stopping, seed,
+                         callbacks, augment, regularizer, unknown):
+    """Check fit's arguments (not its data) up front; return ``(seed, trainable parameters)``."""
     check_keywords("fit", unknown, _FIT_KEYWORDS, FIT_ALIASES)
     check_positive("epochs", epochs, integer=True)
     check_positive("lr", lr)
@@ -292,12 +349,18 @@ def fit(model, train, val=None, *, epochs=30, lr=1e-3, batch_size=32, weight_dec
             "Every parameter of the model is frozen, so there is nothing to train. "
             "Unfreeze the head (models.unfreeze(model, 'head')) or some blocks first."
         )
+    return seed, trainable
+
+
+def _fit_data(model, train, val, class_weights):
+    """``(x, y, xv, yv, class weight tensor)`` after checking the data against the model and each other."""
     x, y = as_tensors(train, name="train")
     n_classes = _n_outputs(model)
     _check_task(model, n_classes, train, val)
     check_labels(y, n_classes, name="train labels")
     _check_finite_scaled(x, "train images")
     _check_input_size(model, x)
+    xv = yv = None
     if val is not None:
         xv, yv = as_tensors(val, name="val")
         _check_val_labels(yv, n_classes)
@@ -307,106 +370,103 @@ def fit(model, train, val=None, *, epochs=30, lr=1e-3, batch_size=32, weight_dec
         weight = torch.as_tensor(class_weights, dtype=torch.float32)
         if weight.shape != (n_classes,) or (weight < 0).any():
             raise ValueError(f"class_weights must be {n_classes} non-negative numbers, one per class.")
+    return x, y, xv, yv, weight
 
-    device = get_device(device)
-    model.to(device)
+
+def _optimizer(trainable, param_groups, lr, weight_decay):
+    """AdamW over ``param_groups`` (per-block rates) or over every trainable parameter at ``lr``."""
     groups = param_groups if param_groups is not None else [{"params": trainable, "lr": lr}]
     for g in groups:
         g.setdefault("lr", lr)
-        g["base_lr"] = g["lr"]
-    optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay, foreach=True)
-    gen = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.initial_seed() % 2**31))
-    steps_per_epoch = math.ceil(len(x) / batch_size)
-    warmup_steps = int(round(warmup_epochs * steps_per_epoch))
+        g["base_lr"] = g["lr"]           # the rate the warm-up ramps up to
+    return torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay, foreach=True)
 
-    # Feature extraction shortcut: with the whole backbone frozen (and no augmentation) the
-    # features of each image never change, so compute them once and train the head on them.
-    # Same result as running the backbone every step, many times faster.
-    forward = model
-    if _backbone_frozen(model) and augment is None:
-        forward = model.head
-        x = _features(model, x, device)
-        if val is not None:
-            xv = _features(model, xv, device)
 
-    hist = History(label=label)
-    best_loss, best_state, bad_epochs = float("inf"), None, 0
-    last_good = _snapshot(model)
-    committed = (last_good, _lengths(hist))      # weights and history lengths of the last completed epoch
-    show = (not _quiet_by_default()) if progress is None else bool(progress)
-    bar = _progress(epochs, label, show)
-    start, step = time.perf_counter(), 0
-    try:
-        for epoch in range(1, epochs + 1):
-            model.train()
-            total, correct, loss_sum = 0, 0, 0.0
-            for xb, yb in _batches(x, y, batch_size, True, gen):
-                if warmup_steps:
-                    scale = min(1.0, (step + 1) / warmup_steps)
-                    for g in optimizer.param_groups:
-                        g["lr"] = g["base_lr"] * scale
-                xb, yb = xb.to(device), yb.to(device)
-                if augment is not None:
-                    xb = augment(xb)
-                out = forward(xb)
-                loss = F.cross_entropy(out, yb, weight=weight.to(device) if weight is not None else None)
-                if regularizer is not None:
-                    loss = loss + regularizer(model)
-                loss_value = loss.item()
-                if not math.isfinite(loss_value):
-                    hist.diverged = True
-                    break
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                step += 1
-                total += len(yb)
-                loss_sum += loss_value * len(yb)
-                correct += (out.argmax(1) == yb).sum().item()
-            if hist.diverged:
-                model.load_state_dict(committed[0])
-                warnings.warn(_diverged_message(hist, epoch, loss_value, lr, param_groups, x), RuntimeWarning,
-                              stacklevel=2)
-                break
-            hist.epoch.append(epoch)
-            hist.train_loss.append(loss_sum / total)
-            hist.train_acc.append(correct / total)
-            hist.lr.append(optimizer.param_groups[-1]["lr"])
-            if val is not None:
-                vl, va = _loss_acc(forward, xv, yv, device)
-                hist.val_loss.append(vl)
-                hist.val_acc.append(va)
-            for cb in callbacks:
-                cb(model, hist)
-            last_good = _snapshot(model)
-            committed = (last_good, _lengths(hist))
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix({k: round(v[-1], 3) for k, v in
-                                 (("train_acc", hist.train_acc), ("val_acc", hist.val_acc)) if v})
-            if early_stopping is not None:
-                if hist.val_loss[-1] < best_loss - 1e-4:
-                    best_loss, best_state, bad_epochs = hist.val_loss[-1], last_good, 0
-                    hist.best_epoch = epoch
-                else:
-                    bad_epochs += 1
-                    if bad_epochs >= early_stopping:
-                        hist.stopped_early = True
-                        break
-    except KeyboardInterrupt:
-        hist.interrupted = True
-        model.load_state_dict(committed[0])
-        _truncate(hist, committed[1])
-        if hist.best_epoch is not None:            # the model holds the last completed epoch, not the best one
-            hist.best_epoch = None
-        print(_interrupt_message(len(hist)))
-    finally:
-        if bar is not None:
-            bar.close()
-    if best_state is not None and not hist.interrupted:
-        model.load_state_dict(best_state)
-    hist.seconds = time.perf_counter() - start
-    return hist
+def get_lr_scale(step, warmup_steps):
+    """The warm-up: the share of each group's rate used at optimizer step ``step`` (0, 1, 2, ...).
+
+    Ramps linearly from ``1 / warmup_steps`` to 1 over the first
+    ``warmup_steps`` steps, then stays at 1 (no warm-up when ``warmup_steps`` is 0):
+    what ``fit(..., warmup_epochs=...)`` does, tried in ``02_too_high_learning_rate``.
+
+    >>> [get_lr_scale(s, 4) for s in range(6)]
+    [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    """
+    return min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0
+
+
+def _train_epoch(model, forward, optimizer, batches, loss_fn, regularizer, augment, device, step, warmup_steps):
+    """One pass over ``batches``: ``((mean loss, accuracy), step)``, or ``((loss, None), step)`` at a NaN loss."""
+    model.train()
+    total, correct, loss_sum = 0, 0, 0.0
+    for xb, yb in batches:
+        if warmup_steps:
+            for g in optimizer.param_groups:
+                g["lr"] = g["base_lr"] * get_lr_scale(step, warmup_steps)
+        xb, yb = xb.to(device), yb.to(device)
+        if augment is not None:
+            xb = augment(xb)
+        out = forward(xb)
+        loss = loss_fn(out, yb)
+        if regularizer is not None:
+            loss = loss + regularizer(model)
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            return (loss_value, None), step
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+        total += len(yb)
+        loss_sum += loss_value * len(yb)
+        correct += (out.argmax(1) == yb).sum().item()
+    return (loss_sum / total, correct / total), step
+
+
+def _record_epoch(hist, epoch, result, optimizer, forward, xv, yv, device):
+    """Append one completed epoch's numbers (and its validation scores) to ``hist``."""
+    hist.epoch.append(epoch)
+    hist.train_loss.append(result[0])
+    hist.train_acc.append(result[1])
+    hist.lr.append(optimizer.param_groups[-1]["lr"])
+    if xv is not None:
+        vl, va = _loss_acc(forward, xv, yv, device)
+        hist.val_loss.append(vl)
+        hist.val_acc.append(va)
+
+
+class _EarlyStopping:
+    """Stop when validation loss has not improved by 1e-4 for ``patience`` epochs; keep the best weights."""
+
+    def __init__(self, patience):
+        self.patience, self.best_loss, self.best_state, self.bad_epochs = patience, float("inf"), None, 0
+
+    def should_stop(self, hist, weights):
+        if self.patience is None:
+            return False
+        if hist.val_loss[-1] < self.best_loss - 1e-4:
+            self.best_loss, self.best_state, self.bad_epochs = hist.val_loss[-1], weights, 0
+            hist.best_epoch = hist.epoch[-1]
+            return False
+        self.bad_epochs += 1
+        hist.stopped_early = self.bad_epochs >= self.patience
+        return hist.stopped_early
+
+
+def _roll_back(model, hist, committed):
+    """After Ctrl-C: the model and the history of the last completed epoch (not the best one), and a message."""
+    hist.interrupted = True
+    model.load_state_dict(committed[0])
+    _truncate(hist, committed[1])
+    hist.best_epoch = None            # the model holds the last completed epoch, not the best one
+    print(_interrupt_message(len(hist)))
+
+
+def _show_progress(bar, hist):
+    if bar is not None:
+        bar.update(1)
+        bar.set_postfix({k: round(v[-1], 3) for k, v in (("train_acc", hist.train_acc), ("val_acc", hist.val_acc))
+                         if v})
 
 
 def _lengths(hist):
@@ -492,19 +552,32 @@ def _backbone_frozen(model):
 
 
 @torch.no_grad()
-def _features(model, x, device="cpu", batch_size=512):
-    """The backbone's features of ``x`` (a float tensor (N, 1, H, W)), in eval mode, in batches.
+@torch.no_grad()
+def _batched(fn, model, x, device, batch_size=512):
+    """``fn`` over ``x`` in batches, with ``model`` in eval mode, outputs on the CPU: the one evaluation loop.
 
-    Used by ``fit`` (frozen backbone: features computed once) and by the
-    diagnostics of ``leaks``, ``forgetting`` and ``domains``.  The model's
-    train/eval mode is left as it was.
+    The model's train/eval mode is left as it was.
     """
     was_training = model.training
     model.eval()
     try:
-        return torch.cat([model.features(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+        return torch.cat([fn(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
     finally:
         model.train(was_training)
+
+
+def backbone_features(model, x, device="cpu", batch_size=512):
+    """The backbone's features of ``x`` (a float tensor (N, 1, H, W)), in eval mode, in batches.
+
+    Used by ``fit`` (its frozen-backbone shortcut, which makes notebook 05's
+    frozen baseline cheap) and by the diagnostics of ``leaks``, ``forgetting``
+    and ``domains``.  The model's train/eval mode is left as it was.
+
+    >>> from course_lib import models
+    >>> backbone_features(models.build("small", n_classes=5), torch.rand(3, 1, 20, 20)).shape
+    torch.Size([3, 64])
+    """
+    return _batched(model.features, model, x, get_device(device), batch_size)
 
 
 def _progress(epochs, label, show):
@@ -523,7 +596,6 @@ def _n_outputs(model):
     raise TypeError("model must have a linear `head` layer (build one with course_lib.models.build).")
 
 
-@torch.no_grad()
 def predict_logits(model, images, batch_size=512, device="cpu"):
     """Return the model's logits for ``images`` (an ImageSet, array or tensor)."""
     if hasattr(images, "tensors") and callable(images.tensors):
@@ -532,20 +604,12 @@ def predict_logits(model, images, batch_size=512, device="cpu"):
         check_images(images)
         x, _ = as_tensors((images, np.zeros(len(images), dtype=np.int64)), name="images")
         _check_finite_scaled(x, "images")
-    device = get_device(device)
-    was_training = model.training
-    model.eval()
-    outs = [model(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
-    model.train(was_training)
-    return torch.cat(outs)
+    return _batched(model, model, x, get_device(device), batch_size)
 
 
-@torch.no_grad()
 def _loss_acc(model, x, y, device, batch_size=512):
-    was_training = model.training
-    model.eval()
-    logits = torch.cat([model(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
-    model.train(was_training)
+    """Mean cross-entropy and accuracy of ``model`` on ``(x, y)`` (fit's validation scores)."""
+    logits = _batched(model, model, x, device, batch_size)
     return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()
 
 

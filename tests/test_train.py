@@ -218,12 +218,12 @@ def test_fine_tune_recipe_rejects_empty_or_mismatched_data(few):
 
 
 def test_feature_helper_leaves_the_model_mode_as_it_was(few):
-    """train._features (shared by fit, leaks, forgetting and domains) restores train/eval mode."""
+    """train.backbone_features (shared by fit, leaks, forgetting and domains) restores train/eval mode."""
     m = models.load_base("scans-s", n_classes=5)
     x, _ = few[0].tensors()
     for mode in (True, False):
         m.train(mode)
-        feats = train._features(m, x)
+        feats = train.backbone_features(m, x)
         assert m.training is mode and feats.shape == (len(x), m.n_features)
 
 
