@@ -218,3 +218,92 @@ def check_pixels(images, *, name="images"):
                          "images?). Scale them to uint8 first, for example (images / images.max() * 255).round()"
                          ".astype(np.uint8).")
     return arr
+
+
+def check_integer(name, value, *, low=None, high=None, unit="", note="", kind="a whole number", hint=""):
+    """Raise a ``ValueError`` unless ``value`` is an int (not a bool or a float) in ``low .. high``; return it.
+
+    The message reads "``name`` must be ``kind``\\ ``unit`` from ``low`` to ``high``\\ ``note``, got ...",
+    for example:
+
+    >>> check_integer("max_shift", -1, low=0, unit=" of pixels")
+    Traceback (most recent call last):
+    ...
+    ValueError: max_shift must be a whole number of pixels, 0 or more, got -1.
+    >>> check_integer("blocks", 2.0, low=1, high=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: blocks must be a whole number from 1 to 3, got 2.0.
+    """
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Integral)
+    if ok and (low is None or value >= low) and (high is None or value <= high):
+        return int(value)
+    if low is not None and high is not None:
+        bounds = f" from {low} to {high}"
+    elif low is not None:
+        bounds = f", {low} or more"
+    elif high is not None:
+        bounds = f", {high} or less"
+    else:
+        bounds = ""
+    raise ValueError(f"{name} must be {kind}{unit}{bounds}{note}, got {value!r}.{hint}")
+
+
+def as_number(value):
+    """``value`` as a float when it is one number (an int, a float, a 0-d or one-element array or tensor), else None.
+
+    Never raises: the caller says what was wrong in its own words (``lessons.lesson_check`` raises,
+    ``exercises`` tells the learner).  A NaN comes back as NaN, for the caller to judge.
+
+    >>> as_number(3), as_number(np.float32(0.5)), as_number([0.25]), as_number("0.5"), as_number(True)
+    (3.0, 0.5, 0.25, None, None)
+    """
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        return None
+    if hasattr(value, "detach"):  # a torch tensor, e.g. a model's output
+        value = value.detach().cpu()
+    try:
+        arr = np.asarray(value)
+    except Exception:
+        return None
+    if arr.size != 1 or arr.dtype.kind not in "iuf":
+        return None
+    return float(arr.reshape(()))
+
+
+def check_scores(where, values, *, one_number_ok=False, fix="Re-run it, or leave it out."):
+    """One score per seed as a 1-D float array; raises unless ``values`` is a flat list of finite numbers.
+
+    Accepts lists, tuples, NumPy arrays and tensors; with ``one_number_ok`` a
+    single number counts as one seed.  The one check behind ``compare``,
+    ``plots`` and ``audit``'s per-seed scores.
+
+    >>> check_scores("scores", [0.8, 0.82]).tolist()
+    [0.8, 0.82]
+    >>> check_scores("scores", [0.8, float("nan")])
+    Traceback (most recent call last):
+    ...
+    ValueError: scores contains nan, not a finite number: that run probably failed. Re-run it, or leave it out.
+    """
+    example = "such as [0.80, 0.83, 0.82]"
+    if hasattr(values, "detach"):
+        values = values.detach().cpu()
+    if hasattr(values, "tolist"):
+        values = values.tolist()
+    if one_number_ok and isinstance(values, numbers.Real) and not isinstance(values, bool):
+        values = [values]
+    if isinstance(values, (str, bytes, numbers.Number)) or not hasattr(values, "__iter__"):
+        single = " or a single number" if one_number_ok else ""
+        raise TypeError(f"{where} must be a list of numbers, one score per seed{single}, {example}; got {values!r}.")
+    values = list(values)
+    if not values:
+        raise ValueError(f"{where} is an empty list. Give one score per seed, or leave the run out.")
+    for v in values:
+        if hasattr(v, "__len__") and not isinstance(v, (str, bytes)):
+            raise ValueError(f"{where} must be a flat list of numbers, one per seed, {example}; found {v!r} in it.")
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{where} must hold numbers, one score per seed, {example}; found {v!r} "
+                            f"({type(v).__name__}).")
+        if not np.isfinite(v):
+            raise ValueError(f"{where} contains {v!r}, not a finite number: that run probably failed. {fix}")
+    return np.asarray(values, dtype=float)

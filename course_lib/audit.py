@@ -52,7 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import compare, data, domains, folders, leaks, models
-from ._checks import check_positive, is_imageset
+from ._checks import check_positive, check_scores, is_imageset
 
 __all__ = ["AuditRow", "AuditReport", "audit", "NOTEBOOKS"]
 
@@ -284,11 +284,8 @@ def _check_runs(runs, frozen, control):
                                      "so the audit can read its final score and its train-validation gap.")
             out[name] = ([float(h.final_val_acc) for h in values], values)
         elif kinds == {False}:
-            bad = [v for v in values if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v)]
-            if bad:
-                raise ValueError(f"runs[{name!r}] must hold finite scores, one per seed; found {bad[0]!r}. Pass "
-                                 "each run's final validation accuracy, or its History.")
-            out[name] = ([float(v) for v in values], None)
+            out[name] = (check_scores(f"runs[{name!r}]", values, fix="Pass each run's final validation accuracy, "
+                                      "or its History.").tolist(), None)
         else:
             raise TypeError(f"runs[{name!r}] mixes Histories and plain scores: give one kind per run.")
     seeds = {name: len(scores) for name, (scores, _) in out.items()}

@@ -26,10 +26,11 @@ transfer helped: +0.203 accuracy (seeds: +0.130 .. +0.270; 3 of 3 better by more
 transfer hurt: -0.093 accuracy (seeds: -0.110 .. -0.080; 0 of 3 better by more than 0)
 """
 
-import math
 import numbers
 import statistics
 from dataclasses import dataclass
+
+from ._checks import check_scores
 
 __all__ = ["Verdict", "transfer_verdict"]
 
@@ -79,17 +80,7 @@ class Verdict:
 
 def _scores(name, values):
     """``values`` as a list of finite floats (a list, tuple, NumPy array or 1-d tensor)."""
-    if hasattr(values, "tolist"):
-        values = values.tolist()
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise TypeError(f"{name} must be a list of scores, one per seed, such as [0.71, 0.69, 0.74]; "
-                        f"got {values!r}.")
-    values = list(values)
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
-            raise ValueError(f"{name} must hold finite numbers, one score per seed; found {v!r}. "
-                             "Pass the final metric of each run, for example hist.val_acc[-1].")
-    return [float(v) for v in values]
+    return check_scores(name, values, fix="Pass the final metric of each run, for example hist.val_acc[-1].").tolist()
 
 
 def transfer_verdict(transfer, control, *, margin=0.0, higher_is_better=True, metric="accuracy"):

@@ -27,12 +27,11 @@ scores put the bases in the same order as the distances did.
 ['scans-s', 'photos-l']
 """
 
-import numbers
 
 import numpy as np
 
 from . import models
-from ._checks import as_gray_images, check_choice, unit_float
+from ._checks import as_gray_images, check_choice, check_integer, unit_float
 
 __all__ = ["frechet_distance", "pixel_stats", "plot_pixel_stats", "pixel_distance", "feature_distance",
            "plot_feature_clouds", "rank_bases", "rank_agreement"]
@@ -92,9 +91,7 @@ def _pixel_stats(x):
 
 
 def _check_n(n):
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 3:
-        raise ValueError(f"n must be a whole number of images, 3 or more, got {n!r}.")
-    return int(n)
+    return check_integer("n", n, low=3, unit=" of images")
 
 
 def pixel_stats(images, n=N_IMAGES, seed=0):

@@ -31,7 +31,7 @@ import reprlib
 
 import numpy as np
 
-from ._checks import check_choice, check_positive
+from ._checks import as_number, check_choice, check_positive
 
 _REGISTRY = {}
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -176,21 +176,6 @@ def get(name):
 
 
 # --------------------------------------------------------------------------- check helpers
-def _as_number(answer):
-    """The answer as a float, or None when it is not a single number."""
-    if isinstance(answer, (bool, np.bool_, str, bytes)):
-        return None
-    if hasattr(answer, "detach"):  # a torch tensor, e.g. a model's output
-        answer = answer.detach().cpu()
-    try:
-        arr = np.asarray(answer)
-    except Exception:
-        return None
-    if arr.size != 1 or arr.dtype.kind not in "iuf":
-        return None
-    return float(arr.reshape(()))
-
-
 def _same(answer, expected):
     """Equality for answers: text ignores case and surrounding spaces, arrays compare element-wise."""
     if isinstance(answer, str) or isinstance(expected, str):
@@ -208,7 +193,7 @@ def _kind_mismatch(answer, expected):
     """A message when the answer is clearly the wrong kind of value, else None."""
     if isinstance(expected, str) and not isinstance(answer, str):
         return f"got {_short(answer)}, but the answer is text: write it in quotes, like 'word'."
-    if _as_number(expected) is not None and isinstance(answer, str):
+    if as_number(expected) is not None and isinstance(answer, str):
         return f"got the text {_short(answer)}, but the answer is a number: write it without quotes."
     return None
 
@@ -225,13 +210,13 @@ def close_to(expected, tol=0.01):
     >>> check("0.76")
     (False, "got the text '0.76', but the answer is a number: write it without quotes.")
     """
-    if _as_number(expected) is None or not math.isfinite(_as_number(expected)):
+    if as_number(expected) is None or not math.isfinite(as_number(expected)):
         raise TypeError(f"expected must be a single finite number such as 0.75, got {expected!r}.")
     check_positive("tol", tol, allow_zero=True)
-    expected, tol = _as_number(expected), float(tol)
+    expected, tol = as_number(expected), float(tol)
 
     def check(answer):
-        value = _as_number(answer)
+        value = as_number(answer)
         if value is None:
             return False, (_kind_mismatch(answer, expected)
                            or f"got {_short(answer)}, but the answer is a single number.")

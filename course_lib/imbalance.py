@@ -35,7 +35,7 @@ import numbers
 
 import numpy as np
 
-from ._checks import (check_choice, check_fraction, check_imageset, check_labels, check_positive,
+from ._checks import (check_choice, check_fraction, check_imageset, check_integer, check_labels, check_positive,
                       check_seed)
 
 __all__ = ["one_vs_rest", "make_imbalanced", "oversample", "class_counts", "class_prior", "class_weights",
@@ -428,8 +428,7 @@ def precision_recall_plot(evaluation, positive=1, thresholds=None, ax=None, titl
                         f"got {type(evaluation).__name__}.")
     probs = np.asarray(probs)
     n_classes = probs.shape[1]
-    if isinstance(positive, bool) or not isinstance(positive, numbers.Integral) or not 0 <= positive < n_classes:
-        raise ValueError(f"positive must be a class id from 0 to {n_classes - 1}, got {positive!r}.")
+    check_integer("positive", positive, low=0, high=n_classes - 1, kind="a class id")
     is_pos = np.asarray(y_true) == positive
     if is_pos.all() or not is_pos.any():
         raise ValueError(f"The test set has {'only' if is_pos.all() else 'no'} examples of class {positive}, "
@@ -482,8 +481,7 @@ def threshold_for_recall(evaluation, recall, positive=1):
         raise TypeError("threshold_for_recall needs an Evaluation from train.evaluate(model, validation), "
                         f"got {type(evaluation).__name__}.")
     probs = np.asarray(probs)
-    if isinstance(positive, bool) or not isinstance(positive, numbers.Integral) or not 0 <= positive < probs.shape[1]:
-        raise ValueError(f"positive must be a class id from 0 to {probs.shape[1] - 1}, got {positive!r}.")
+    check_integer("positive", positive, low=0, high=probs.shape[1] - 1, kind="a class id")
     is_pos = np.asarray(y_true) == positive
     if not is_pos.any():
         raise ValueError(f"The validation set has no example of class {positive}, so no threshold can be chosen "

@@ -56,7 +56,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import as_gray_images, check_imageset, check_positive, check_seed, is_imageset, unit_float
+from ._checks import (as_gray_images, check_imageset, check_integer, check_positive, check_seed, is_imageset,
+                      unit_float)
 
 __all__ = ["DEFAULT_THRESHOLD", "LeakReport", "find_leaks", "calibrate_threshold", "pairwise_distances",
            "augmented_copies"]
@@ -112,8 +113,7 @@ def pairwise_distances(a, b, features=None, max_shift=MAX_SHIFT, chunk=512):
         fa, fb = _feature_vectors(features, xa, xb)
         return _rms_distances(fa, fb)
     _check_same_shape(xa, xb, "a", "b")
-    if isinstance(max_shift, bool) or not isinstance(max_shift, numbers.Integral) or max_shift < 0:
-        raise ValueError(f"max_shift must be a whole number of pixels, 0 or more, got {max_shift!r}.")
+    check_integer("max_shift", max_shift, low=0, unit=" of pixels")
     h, w = xa.shape[1:]
     if 2 * max_shift >= min(h, w):
         raise ValueError(f"max_shift={max_shift} is too large for {h}x{w} images; use at most {(min(h, w) - 1) // 2}.")

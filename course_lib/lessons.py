@@ -24,8 +24,9 @@ naming the notebook.  :func:`read_log` reads such a file back.
 
 import json
 import math
-import numbers
 import os
+
+from ._checks import as_number
 
 __all__ = ["lesson_check", "read_log"]
 
@@ -35,20 +36,18 @@ NOTEBOOK_ENV = "COURSE_NOTEBOOK"
 
 def _as_number(what, value):
     """Return ``value`` as a finite float, or raise a ValueError a learner can act on."""
-    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0 and not isinstance(value, numbers.Number):
-        value = value.item()  # a 0-d NumPy array or torch tensor
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    number = as_number(value)
+    if number is None:
         extra = ""
-        if hasattr(value, "__len__"):
+        if hasattr(value, "__len__") and not isinstance(value, (str, bytes)):
             extra = " It looks like a sequence: reduce it to one number first, for example with np.mean(...)."
         raise ValueError(f"{what} must be a single number, got {value!r} ({type(value).__name__}).{extra}")
-    value = float(value)
-    if not math.isfinite(value):
+    if not math.isfinite(number):
         raise ValueError(
-            f"{what} must be a finite number, got {value}. A nan or inf usually means a run diverged "
+            f"{what} must be a finite number, got {number}. A nan or inf usually means a run diverged "
             "or a mean was taken over nothing: look at the losses printed above."
         )
-    return value
+    return number
 
 
 def _fmt(x, sign=False):

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_choice, check_positive
+from ._checks import check_choice, check_integer, check_positive
 
 BLOCKS = ("block1", "block2", "block3")
 PIXEL_MEAN, PIXEL_STD = 0.3, 0.2    # images arrive in 0..1; the model centres them first
@@ -199,8 +199,7 @@ def freeze_up_to(model, n_trainable_blocks):
     ``0`` is feature extraction; ``3`` is full fine-tuning.  Taught with gradual
     unfreezing: thaw one block at a time, from the top.
     """
-    if not isinstance(n_trainable_blocks, int) or not 0 <= n_trainable_blocks <= len(BLOCKS):
-        raise ValueError(f"n_trainable_blocks must be an integer from 0 to {len(BLOCKS)}, got {n_trainable_blocks!r}.")
+    check_integer("n_trainable_blocks", n_trainable_blocks, low=0, high=len(BLOCKS))
     freeze(model, "backbone")
     unfreeze(model, "head")
     for b in BLOCKS[len(BLOCKS) - n_trainable_blocks:]:

@@ -23,7 +23,7 @@ Taught in ``00_welcome_first_transfer`` (``fine_tune``, ``train_from_scratch``,
 """
 
 from . import lora, models
-from ._checks import check_positive
+from ._checks import check_integer, check_positive
 from .train import _epochs_before, _interrupt_message, fit
 
 LR_SCRATCH = 3e-3
@@ -119,9 +119,8 @@ def gradual_unfreeze(model, train, val=None, *, epochs_per_stage=10, head_epochs
     check_positive("head_epochs", head_epochs, integer=True)
     for name, value in (("lr", lr), ("head_lr", head_lr)):
         check_positive(name, value)
-    if isinstance(blocks, bool) or not isinstance(blocks, int) or not 1 <= blocks <= len(models.BLOCKS):
-        raise ValueError(f"blocks must be an integer from 1 to {len(models.BLOCKS)} (how many blocks to thaw, "
-                         f"from the top), got {blocks!r}. For the head alone use recipes.feature_extract.")
+    check_integer("blocks", blocks, low=1, high=len(models.BLOCKS), note=" (how many blocks to thaw, from the top)",
+                  hint=" For the head alone use recipes.feature_extract.")
     label = kwargs.pop("label", "gradual unfreezing")
     callbacks = list(kwargs.pop("callbacks", ()))
     history = None
@@ -213,9 +212,8 @@ def head_then_unfreeze(model, train, val=None, *, head_epochs=20, epochs=150, bl
         check_positive(name, value, integer=True)
     for name, value in (("lr", lr), ("head_lr", head_lr)):
         check_positive(name, value)
-    if isinstance(blocks, bool) or not isinstance(blocks, int) or not 0 <= blocks <= len(models.BLOCKS):
-        raise ValueError(f"blocks must be an integer from 0 to {len(models.BLOCKS)} (how many blocks to thaw "
-                         f"after the head, from the top; 0 keeps the backbone frozen), got {blocks!r}.")
+    check_integer("blocks", blocks, low=0, high=len(models.BLOCKS),
+                  note=" (how many blocks to thaw after the head, from the top; 0 keeps the backbone frozen)")
     if early_stopping is not None and val is None:
         raise ValueError("early_stopping needs validation data: pass val=... to head_then_unfreeze().")
     label = kwargs.pop("label", "head, then unfreeze")

@@ -40,7 +40,7 @@ import numbers
 import numpy as np
 import torch
 
-from ._checks import check_imageset, check_positive, check_seed
+from ._checks import check_imageset, check_integer, check_positive, check_seed
 
 __all__ = ["l2sp", "augmenter", "generalization_gap", "loss_rise", "plateau_epoch", "overconfidence",
            "flip_labels"]
@@ -290,9 +290,7 @@ def flip_labels(dataset, n, seed=0):
     (3, 3)
     """
     check_imageset(dataset, "flip_labels")
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 0 <= n <= len(dataset):
-        raise ValueError(f"n must be a whole number from 0 to {len(dataset)} (the images in "
-                         f"{dataset.name!r}), got {n!r}.")
+    check_integer("n", n, low=0, high=len(dataset), note=f" (the images in {dataset.name!r})")
     if dataset.n_classes < 2:
         raise ValueError("flip_labels needs at least two classes: a label can only be wrong if there is another one.")
     seed = check_seed(seed)

@@ -22,7 +22,7 @@ import random
 import numpy as np
 import torch
 
-from ._checks import check_choice, check_seed
+from ._checks import check_choice, check_integer, check_seed
 
 DEFAULT_THREADS = 2
 
@@ -44,8 +44,7 @@ def seed_everything(seed, threads=None):
         except ValueError:
             raise ValueError(f"COURSE_THREADS must be a whole number such as 1 or 2, got {threads!r}.") from None
     seed = check_seed(seed)
-    if not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a positive integer, got {threads!r}.")
+    check_integer("threads", threads, low=1)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

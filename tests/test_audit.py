@@ -264,7 +264,7 @@ def test_model_with_the_wrong_number_of_outputs(split):
     ({"fine-tune": [0.8]}, ValueError, "needs at least 2"),
     ({"fine-tune": [0.8, 0.7], "from scratch": [0.5, 0.5, 0.5]}, ValueError, "same seeds"),
     ({"fine-tune": [0.8, hist(0.9, 0.8)]}, TypeError, "mixes Histories and plain scores"),
-    ({"fine-tune": [0.8, float("nan")]}, ValueError, "finite scores"),
+    ({"fine-tune": [0.8, float("nan")]}, ValueError, "not a finite number"),
     ({"fine-tune": [History(epoch=[1], train_acc=[0.9])] * 2}, ValueError, "no validation accuracy"),
     ({3: [0.8, 0.7]}, TypeError, "short strings"),
 ])

@@ -33,7 +33,7 @@ def test_fewer_blocks_and_a_custom_label(tiny):
 
 def test_bad_arguments_say_what_to_do(tiny):
     model = models.load_base("scans-s", n_classes=5)
-    with pytest.raises(ValueError, match="blocks must be an integer from 1 to 3"):
+    with pytest.raises(ValueError, match="blocks must be a whole number from 1 to 3"):
         recipes.gradual_unfreeze(model, tiny, blocks=0)
     with pytest.raises(ValueError, match="epochs_per_stage must be greater than zero"):
         recipes.gradual_unfreeze(model, tiny, epochs_per_stage=0)

@@ -62,9 +62,9 @@ def test_early_stopping_watches_phase_2_only(tiny):
 
 def test_bad_arguments_say_what_to_do(tiny):
     model = models.load_base("scans-s", n_classes=5)
-    with pytest.raises(ValueError, match="blocks must be an integer from 0 to 3"):
+    with pytest.raises(ValueError, match="blocks must be a whole number from 0 to 3"):
         recipes.head_then_unfreeze(model, tiny, blocks=4)
-    with pytest.raises(ValueError, match="blocks must be an integer"):
+    with pytest.raises(ValueError, match="blocks must be a whole number"):
         recipes.head_then_unfreeze(model, tiny, blocks=True)
     with pytest.raises(ValueError, match="early_stopping needs validation data"):
         recipes.head_then_unfreeze(model, tiny, early_stopping=5)
