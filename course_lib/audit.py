@@ -222,33 +222,14 @@ def _same_task(train, other, what):
 
 
 def _check_base(base, train):
-    if isinstance(base, str):
-        if base not in models.BASES:
-            raise ValueError(f"Unknown base {base!r}. The course's bases are: {', '.join(models.BASES)}.")
-        name = base
-    else:
-        name = getattr(base, "base_name", None)
-        if name not in models.BASES:
-            raise TypeError("base must be a base name such as 'scans-s', or a model loaded with "
-                            f"models.load_base(...); got {type(base).__name__}.")
+    """The base's name, after checking that train's images have the size it was pretrained on."""
+    name = models.base_name(base)
     size = data.load(models.BASES[name].source + "_test").images.shape[1:]
     if train.images.shape[1:] != size:
         raise ValueError(f"The base {name!r} was pretrained on {size[0]}x{size[1]} images but train images are "
                          f"{train.images.shape[1]}x{train.images.shape[2]}: resize them to {size[0]}x{size[1]} as "
                          f"you read them: folders.load_image_folder(root, size=({size[0]}, {size[1]})).")
     return name
-
-
-def _check_model(model, train):
-    import torch
-
-    head = getattr(model, "head", None)
-    if not isinstance(model, torch.nn.Module) or not hasattr(head, "out_features"):
-        raise TypeError("model must be a course model with a linear head (models.build or models.load_base), "
-                        f"got {type(model).__name__}.")
-    if head.out_features != train.n_classes:
-        raise ValueError(f"model has {head.out_features} outputs but train has {train.n_classes} classes "
-                         f"({list(train.class_names)}): pass the model trained on this task.")
 
 
 def _is_history(value):
@@ -571,7 +552,7 @@ def audit(train, val, *, base=None, runs=None, frozen=FROZEN_RUN, control=CONTRO
         scratch"``); every other run is a transfer run.  Name yours, for
         example ``frozen="linear probe", control="no transfer"``; a name not
         in ``runs`` (or None) counts as that run missing, and its row says so.
-    model : torch model, optional
+    model : course model, optional
         Your trained model, for the per-class recall on ``test`` (or on ``val``).
     test : ImageSet or folder path, optional
         A held-out set: also checked for copies of train images (copies
@@ -605,7 +586,7 @@ def audit(train, val, *, base=None, runs=None, frozen=FROZEN_RUN, control=CONTRO
     if runs is not None:
         runs = _check_runs(runs, frozen, control)
     if model is not None:
-        _check_model(model, train)
+        models.check_model(model, n_classes=train.n_classes, task="train", class_names=train.class_names)
     if leak_threshold is not None:
         check_positive("leak_threshold", leak_threshold)
     threshold = _leak_threshold(train, leak_threshold)

@@ -186,15 +186,9 @@ def pixel_distance(a, b, n=N_IMAGES, seed=0):
 
 
 def _base_model(base):
-    if isinstance(base, str):
-        if base not in models.BASES:
-            raise ValueError(f"Unknown base {base!r}. The course's bases are: {', '.join(models.BASES)}.")
-        return base, models.load_base(base, n_classes=2)
-    name = getattr(base, "base_name", None)
-    if not isinstance(base, models.SmallCNN) or name is None:
-        raise TypeError("base must be a base name such as 'scans-s', or a model loaded with "
-                        f"models.load_base(...); got {type(base).__name__}.")
-    return name, base
+    """``(name, model)`` of a base given by name (loaded here) or as a model loaded with ``models.load_base``."""
+    name = models.base_name(base)
+    return name, (models.load_base(name, n_classes=2) if isinstance(base, str) else base)
 
 
 def _source_images(name):

@@ -56,23 +56,14 @@ _CACHE = {}
 
 
 # --------------------------------------------------------------------------- inputs
-def _check_model(model):
-    if not isinstance(model, models.SmallCNN):
-        raise TypeError(f"model must be a course model (models.load_base(...) or models.build(...)), "
-                        f"got {type(model).__name__}.")
-    return model
-
-
 def _base_of(model, base):
     """The name of the pretrained base ``model`` started from, checked against its shape."""
-    if base is None:
-        base = getattr(model, "base_name", None)
-        if base is None:
-            raise ValueError(
-                "This model was not loaded from a pretrained base, so it has no source task to forget. "
-                "Load it with models.load_base('scans-s', ...) or name the base: base='scans-s'."
-            )
-    check_choice("base", base, tuple(models.BASES))
+    if base is None and getattr(model, "base_name", None) is None:
+        raise ValueError(
+            "This model was not loaded from a pretrained base, so it has no source task to forget. "
+            "Load it with models.load_base('scans-s', ...) or name the base: base='scans-s'."
+        )
+    base = models.base_name(model if base is None else base)
     width = models.ARCHITECTURES[models.BASES[base].arch]
     if model.width != width:
         raise ValueError(
@@ -142,7 +133,7 @@ def source_accuracy(model, base=None, *, test_per_class=None):
     >>> 0.9 < acc <= 1.0           # 200 of the 1000 test scans
     True
     """
-    base = _base_of(_check_model(model), base)
+    base = _base_of(models.check_model(model), base)
     x, y = _first_per_class(*_tensors(f"{models.BASES[base].source}_test"), test_per_class, "test_per_class")
     return _accuracy(model, _source_model(base).head, x, y)
 
@@ -179,7 +170,7 @@ def source_probe_accuracy(model, source=None, *, labels_per_class=None, epochs=2
     from .recipes import LR_HEAD
     from .train import fit
 
-    _check_model(model)
+    models.check_model(model)
     if source is None:
         source = models.BASES[_base_of(model, None)].source
     check_choice("source task", source, SOURCES)
@@ -297,7 +288,7 @@ def block_change(model, base=None, images=None):
     A model with LoRA adapters (notebook 08) is measured on its merged weights,
     ``W + delta``, without changing the model itself.
     """
-    base = _base_of(_check_model(model), base)
+    base = _base_of(models.check_model(model), base)
     start = _source_model(base)
     x = _images(images, base)
     now_model = _weights_to_compare(model)
@@ -341,7 +332,7 @@ def block_drift(model, base=None):
     A model with LoRA adapters (notebook 08) is measured on its merged weights,
     ``W + delta``, without changing the model itself.
     """
-    base = _base_of(_check_model(model), base)
+    base = _base_of(models.check_model(model), base)
     start = _source_model(base)
     model = _weights_to_compare(model)  # LoRA adapters: measure the weights they compute with (W + delta)
     drift = {}

@@ -160,13 +160,6 @@ def _check_rank_alpha(rank, alpha, out_size, fan_in, what):
 
 
 # --------------------------------------------------------------------------- a course model with adapters
-def _check_model(model):
-    if not isinstance(model, models.SmallCNN):
-        raise TypeError(f"model must be a course SmallCNN (models.load_base(...) or models.build(...)), "
-                        f"got {type(model).__name__}.")
-    return model
-
-
 def lora_layers(model):
     """``{name: LoRALayer}`` for every adapter in ``model`` (empty for a plain model).
 
@@ -229,7 +222,7 @@ def check_adapters(model, rank=4, alpha=None, blocks=models.BLOCKS):
     >>> sorted(check_adapters(models.build("small", n_classes=5), rank=4))
     ['block1', 'block2', 'block3']
     """
-    _check_model(model)
+    models.check_model(model)
     if lora_layers(model):
         raise ValueError("This model already has LoRA adapters: add_lora was called on it before. "
                          "Start again from models.load_base(...), or fold the adapters in with merge_lora first.")
@@ -267,7 +260,7 @@ def merge_lora(model):
     >>> torch.allclose(merge_lora(model)(x), before, atol=1e-5), lora_layers(model)
     (True, {})
     """
-    _check_model(model)
+    models.check_model(model)
     adapters = lora_layers(model)
     if not adapters:
         raise ValueError("This model has no LoRA adapters to merge. Add them with lora.add_lora(model) and "
@@ -292,7 +285,7 @@ def lora_state_dict(model):
     >>> list(lora_state_dict(model))
     ['backbone.block3.0.A', 'backbone.block3.0.B', 'head.weight', 'head.bias']
     """
-    _check_model(model)
+    models.check_model(model)
     if not lora_layers(model):
         raise ValueError("This model has no LoRA adapters, so it has no LoRA weights to store. For a plain "
                          "model the whole state_dict() (full fine-tuning) or the head's (a frozen probe) is "

@@ -131,6 +131,46 @@ def build(arch="small", n_classes=10):
     return SmallCNN(n_classes, width=ARCHITECTURES[arch])
 
 
+def check_model(model, *, n_classes=None, task="the data", class_names=None):
+    """Raise unless ``model`` is a course model (``build`` or ``load_base``); with ``n_classes``, its head's size.
+
+    The one model check of ``forgetting``, ``lora`` and ``audit``.  ``task`` and
+    ``class_names`` name the data the model must fit, for the message.
+
+    >>> check_model(build("small", n_classes=5), n_classes=5).width
+    16
+    >>> check_model("scans-s")
+    Traceback (most recent call last):
+    ...
+    TypeError: model must be a course model (models.load_base(...) or models.build(...)), got str.
+    """
+    if not isinstance(model, SmallCNN):
+        raise TypeError(f"model must be a course model (models.load_base(...) or models.build(...)), "
+                        f"got {type(model).__name__}.")
+    if n_classes is not None and model.head.out_features != n_classes:
+        names = f" ({list(class_names)})" if class_names is not None else ""
+        raise ValueError(f"model has {model.head.out_features} outputs but {task} has {n_classes} classes{names}: "
+                         "pass the model trained on this task.")
+    return model
+
+
+def base_name(base):
+    """The name of a pretrained base given by its name (``"scans-s"``) or as a model loaded with :func:`load_base`.
+
+    The one base resolver of ``forgetting``, ``domains`` and ``audit``.
+
+    >>> base_name("scans-s"), base_name(load_base("photos-l", n_classes=3))
+    ('scans-s', 'photos-l')
+    """
+    if isinstance(base, str):
+        return check_choice("base", base, tuple(BASES))
+    name = getattr(base, "base_name", None)
+    if not isinstance(base, SmallCNN) or name not in BASES:
+        raise TypeError("base must be a base name such as 'scans-s', or a model loaded with "
+                        f"models.load_base(...); got {type(base).__name__}.")
+    return name
+
+
 def load_base(name, n_classes, keep_head=False):
     """A model whose backbone holds the pretrained weights of base ``name``.
 
