@@ -92,7 +92,7 @@ def _head_first(model, train, val, head_epochs, head_lr, label, kwargs, then):
 
 
 def gradual_unfreeze(model, train, val=None, *, epochs_per_stage=10, head_epochs=None, lr=LR_FINETUNE,
-                     head_lr=LR_HEAD, blocks=len(models.BLOCKS), **kwargs):
+                     head_lr=LR_HEAD, n_blocks=len(models.BLOCKS), **kwargs):
     """Thaw the backbone one block at a time, from the top (after ULMFiT's gradual unfreezing).
 
     Taught in ``06_tiny_dataset_overfitting``.
@@ -100,7 +100,7 @@ def gradual_unfreeze(model, train, val=None, *, epochs_per_stage=10, head_epochs
     0. Freeze the backbone and train the new head for ``head_epochs`` (default:
        ``epochs_per_stage``) at ``head_lr``.
     1. Unfreeze the top block (``block3``) and train for ``epochs_per_stage`` at ``lr``.
-    2. ... and so on, one more block per stage, until ``blocks`` blocks are thawed.
+    2. ... and so on, one more block per stage, until ``n_blocks`` blocks are thawed.
 
     Returns one History covering every stage; ``history.extra["stage"]`` holds
     the number of thawed blocks (0 for the head-only epochs), so the curves show
@@ -119,12 +119,13 @@ def gradual_unfreeze(model, train, val=None, *, epochs_per_stage=10, head_epochs
     check_positive("head_epochs", head_epochs, integer=True)
     for name, value in (("lr", lr), ("head_lr", head_lr)):
         check_positive(name, value)
-    check_integer("blocks", blocks, low=1, high=len(models.BLOCKS), note=" (how many blocks to thaw, from the top)",
+    _refuse_blocks("gradual_unfreeze", kwargs)
+    check_integer("n_blocks", n_blocks, low=1, high=len(models.BLOCKS), note=" (how many blocks to thaw, from the top)",
                   hint=" For the head alone use recipes.feature_extract.")
     label = kwargs.pop("label", "gradual unfreezing")
     callbacks = list(kwargs.pop("callbacks", ()))
     history = None
-    for stage in range(blocks + 1):
+    for stage in range(n_blocks + 1):
         mark = lambda model, hist, stage=stage: hist.record("stage", stage)
         try:   # an interrupt message counts every epoch returned; between stages the last stage is kept as it ended
             with _epochs_before(len(history) if history is not None else 0):
@@ -183,16 +184,16 @@ def lora_fine_tune(model, train, val=None, *, rank=4, alpha=None, blocks=models.
     return _head_first(model, train, val, head_epochs, head_lr, label, kwargs, then=adapters)
 
 
-def head_then_unfreeze(model, train, val=None, *, head_epochs=20, epochs=150, blocks=len(models.BLOCKS),
+def head_then_unfreeze(model, train, val=None, *, head_epochs=20, epochs=150, n_blocks=len(models.BLOCKS),
                        lr=LR_FINETUNE, head_lr=LR_HEAD, early_stopping=None, regularizer=None, augment=None,
                        weight_decay=0.0, **kwargs):
-    """The head alone first, then the top ``blocks`` blocks with it: one recipe whose remedies are one argument each.
+    """The head alone first, then the top ``n_blocks`` blocks with it: one recipe whose remedies are one argument each.
 
     Taught in ``06_tiny_dataset_overfitting``.
 
     1. Freeze the backbone and train the new head for ``head_epochs`` at ``head_lr``,
        so that the head is not starved when the blocks start to move.
-    2. Thaw the top ``blocks`` blocks (``models.freeze_up_to``; 0 keeps the whole
+    2. Thaw the top ``n_blocks`` blocks (``models.freeze_up_to``; 0 keeps the whole
        backbone frozen) and train them and the head for ``epochs`` at ``lr``.
 
     ``early_stopping``, ``regularizer``, ``augment`` and ``weight_decay`` act in
@@ -204,7 +205,7 @@ def head_then_unfreeze(model, train, val=None, *, head_epochs=20, epochs=150, bl
     >>> from course_lib import data, models, recipes
     >>> few = data.load("clinic").take_per_class(3, seed=0)
     >>> model = models.load_base("scans-s", n_classes=few.n_classes)
-    >>> hist = recipes.head_then_unfreeze(model, few, head_epochs=2, epochs=2, blocks=1, progress=False)
+    >>> hist = recipes.head_then_unfreeze(model, few, head_epochs=2, epochs=2, n_blocks=1, progress=False)
     >>> hist.extra["phase"], models.trainable_parts(model)
     ([1.0, 1.0, 2.0, 2.0], ['block3', 'head'])
     """
@@ -212,15 +213,23 @@ def head_then_unfreeze(model, train, val=None, *, head_epochs=20, epochs=150, bl
         check_positive(name, value, integer=True)
     for name, value in (("lr", lr), ("head_lr", head_lr)):
         check_positive(name, value)
-    check_integer("blocks", blocks, low=0, high=len(models.BLOCKS),
+    _refuse_blocks("head_then_unfreeze", kwargs)
+    check_integer("n_blocks", n_blocks, low=0, high=len(models.BLOCKS),
                   note=" (how many blocks to thaw after the head, from the top; 0 keeps the backbone frozen)")
     if early_stopping is not None and val is None:
         raise ValueError("early_stopping needs validation data: pass val=... to head_then_unfreeze().")
     label = kwargs.pop("label", "head, then unfreeze")
 
     def thawed(callbacks):
-        models.freeze_up_to(model, blocks)
+        models.freeze_up_to(model, n_blocks)
         return fit(model, train, val, epochs=epochs, lr=lr, early_stopping=early_stopping, regularizer=regularizer,
                    augment=augment, weight_decay=weight_decay, label=label, callbacks=callbacks, **kwargs)
 
     return _head_first(model, train, val, head_epochs, head_lr, label, kwargs, then=thawed)
+
+
+def _refuse_blocks(where, kwargs):
+    """``blocks=`` names blocks (``lora_fine_tune``); the unfreezing recipes count them with ``n_blocks=``."""
+    if "blocks" in kwargs:
+        raise TypeError(f"{where}() counts the blocks to thaw with n_blocks= (for example n_blocks=2: block3 and "
+                        f"block2), got blocks={kwargs['blocks']!r}. blocks= names blocks, in lora_fine_tune.")

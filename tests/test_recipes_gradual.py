@@ -26,15 +26,15 @@ def test_stages_are_recorded_and_blocks_thaw_from_the_top(tiny):
 
 def test_fewer_blocks_and_a_custom_label(tiny):
     model = models.load_base("scans-s", n_classes=5)
-    hist = recipes.gradual_unfreeze(model, tiny, epochs_per_stage=1, blocks=1, label="top only", progress=False)
+    hist = recipes.gradual_unfreeze(model, tiny, epochs_per_stage=1, n_blocks=1, label="top only", progress=False)
     assert hist.extra["stage"] == [0, 1] and hist.label == "top only"
     assert models.trainable_parts(model) == ["block3", "head"]
 
 
 def test_bad_arguments_say_what_to_do(tiny):
     model = models.load_base("scans-s", n_classes=5)
-    with pytest.raises(ValueError, match="blocks must be a whole number from 1 to 3"):
-        recipes.gradual_unfreeze(model, tiny, blocks=0)
+    with pytest.raises(ValueError, match="n_blocks must be a whole number from 1 to 3"):
+        recipes.gradual_unfreeze(model, tiny, n_blocks=0)
     with pytest.raises(ValueError, match="epochs_per_stage must be greater than zero"):
         recipes.gradual_unfreeze(model, tiny, epochs_per_stage=0)
     with pytest.raises(ValueError, match="lr must be greater than zero"):

@@ -30,7 +30,7 @@ def test_the_head_trains_alone_first_then_the_blocks_thaw(tiny):
 def test_blocks_zero_keeps_the_backbone_as_it_was(tiny):
     model = models.load_base("scans-s", n_classes=5)
     start = _backbone(model)
-    recipes.head_then_unfreeze(model, tiny, head_epochs=1, epochs=2, blocks=0, progress=False)
+    recipes.head_then_unfreeze(model, tiny, head_epochs=1, epochs=2, n_blocks=0, progress=False)
     assert all(torch.equal(a, b) for a, b in zip(start, _backbone(model)))
     assert models.trainable_parts(model) == ["head"]
 
@@ -62,13 +62,20 @@ def test_early_stopping_watches_phase_2_only(tiny):
 
 def test_bad_arguments_say_what_to_do(tiny):
     model = models.load_base("scans-s", n_classes=5)
-    with pytest.raises(ValueError, match="blocks must be a whole number from 0 to 3"):
-        recipes.head_then_unfreeze(model, tiny, blocks=4)
-    with pytest.raises(ValueError, match="blocks must be a whole number"):
-        recipes.head_then_unfreeze(model, tiny, blocks=True)
+    with pytest.raises(ValueError, match="n_blocks must be a whole number from 0 to 3"):
+        recipes.head_then_unfreeze(model, tiny, n_blocks=4)
+    with pytest.raises(ValueError, match="n_blocks must be a whole number"):
+        recipes.head_then_unfreeze(model, tiny, n_blocks=True)
     with pytest.raises(ValueError, match="early_stopping needs validation data"):
         recipes.head_then_unfreeze(model, tiny, early_stopping=5)
     with pytest.raises(ValueError, match="head_epochs must be greater than zero"):
         recipes.head_then_unfreeze(model, tiny, head_epochs=0)
     with pytest.raises(ValueError, match="lr must be greater than zero"):
         recipes.head_then_unfreeze(model, tiny, lr=0)
+
+
+def test_blocks_as_a_count_is_refused_with_the_right_name(tiny):
+    """`blocks=` names blocks (lora_fine_tune); the unfreezing recipes count them with n_blocks=."""
+    for recipe in (recipes.head_then_unfreeze, recipes.gradual_unfreeze):
+        with pytest.raises(TypeError, match="counts the blocks to thaw with n_blocks="):
+            recipe(models.load_base("scans-s", n_classes=tiny.n_classes), tiny, blocks=2)
