@@ -423,83 +423,85 @@ def _distance_row(base, base_name, train):
                     NOTEBOOKS["distance"])
 
 
+RUN_CHECKS = ("frozen baseline", "fine-tuning vs frozen", "non-transfer control", "transfer vs control",
+              "train-validation gap")
+
+
 def _run_rows(runs):
-    checks = ["frozen baseline", "fine-tuning vs frozen", "non-transfer control", "transfer vs control",
-              "train-validation gap"]
+    """The five rows about ``runs``: the frozen baseline, fine-tuning against it, the control, transfer against
+    it, and the train-validation gap."""
     where = [NOTEBOOKS[k] for k in ("baseline", "forgetting", "control", "control", "overfitting")]
     if runs is None:
         return [AuditRow(c, "skipped", "no runs given: pass runs={'fine-tune': [...], 'frozen baseline': [...], "
-                         "'from scratch': [...]}, one score or History per seed.", nb) for c, nb in zip(checks, where)]
+                         "'from scratch': [...]}, one score or History per seed.", nb)
+                for c, nb in zip(RUN_CHECKS, where)]
     runs, roles = runs
     frozen = next((n for n, r in roles.items() if r == "frozen"), None)
     control = next((n for n, r in roles.items() if r == "control"), None)
     tuned = [n for n, r in roles.items() if r == "transfer"]
+    rows = [AuditRow(*row, nb) for row, nb in zip(_frozen_rows(runs, frozen, tuned) + _control_rows(runs, control)
+                                                  + [_gap_row(runs, control)], where)]
+    return rows
+
+
+def _frozen_rows(runs, frozen, tuned):
+    """``(check, status, finding)`` of the frozen-baseline row and of fine-tuning against it."""
     names = list(runs)
-    rows = []
-
     if frozen is None:
-        rows.append(AuditRow(checks[0], "risk", f"no frozen-base run among {names}: train the head alone on the "
-                             "frozen base (recipes.feature_extract) with the same seeds and add it as 'frozen "
-                             "baseline' (or name yours: audit(..., frozen='its name')); with few labels it often "
-                             "matches fine-tuning.", where[0]))
+        first = (RUN_CHECKS[0], "risk", f"no frozen-base run among {names}: train the head alone on the frozen base "
+                 "(recipes.feature_extract) with the same seeds and add it as 'frozen baseline' (or name yours: "
+                 "audit(..., frozen='its name')); with few labels it often matches fine-tuning.")
     else:
-        rows.append(AuditRow(checks[0], "ok", f"{frozen!r} is the frozen baseline.", where[0]))
-
+        first = (RUN_CHECKS[0], "ok", f"{frozen!r} is the frozen baseline.")
     if frozen is None or not tuned:
         missing = "no frozen baseline" if frozen is None else "no fine-tuned run besides the frozen baseline"
-        rows.append(AuditRow(checks[1], "skipped", f"{missing} to compare.", where[1]))
-    else:
-        verdicts = {n: compare.transfer_verdict(runs[n][0], runs[frozen][0]) for n in tuned}
-        hurt = [n for n, v in verdicts.items() if v.verdict == "hurt"]
-        words = {"helped": "higher on every seed", "hurt": "lower on every seed", "unclear": "the seeds disagree"}
-        said = "; ".join(f"{n!r} minus {frozen!r}: {v.mean:+.3f} on average ({words[v.verdict]})"
-                         for n, v in verdicts.items())
-        if hurt:
-            rows.append(AuditRow(checks[1], "risk", f"{said}. {hurt[0]!r} scored below the frozen base on every seed, "
-                                 "so fine-tuning damaged its features: lower the learning rate (recipes.LR_FINETUNE) "
-                                 "or keep the base frozen.", where[1]))
-        else:
-            rows.append(AuditRow(checks[1], "ok", said + ".", where[1]))
+        return [first, (RUN_CHECKS[1], "skipped", f"{missing} to compare.")]
+    verdicts = {n: compare.transfer_verdict(runs[n][0], runs[frozen][0]) for n in tuned}
+    hurt = [n for n, v in verdicts.items() if v.verdict == "hurt"]
+    words = {"helped": "higher on every seed", "hurt": "lower on every seed", "unclear": "the seeds disagree"}
+    said = "; ".join(f"{n!r} minus {frozen!r}: {v.mean:+.3f} on average ({words[v.verdict]})"
+                     for n, v in verdicts.items())
+    if hurt:
+        return [first, (RUN_CHECKS[1], "risk", f"{said}. {hurt[0]!r} scored below the frozen base on every seed, so "
+                        "fine-tuning damaged its features: lower the learning rate (recipes.LR_FINETUNE) or keep the "
+                        "base frozen.")]
+    return [first, (RUN_CHECKS[1], "ok", said + ".")]
 
+
+def _control_rows(runs, control):
+    """``(check, status, finding)`` of the control row and of every other run against it."""
+    names = list(runs)
     if control is None:
-        rows.append(AuditRow(checks[2], "risk", f"no from-scratch run among {names}: without it nobody can tell "
-                             "whether the base helped at all; train the same model from scratch with the same seeds "
-                             "and add it as 'from scratch' (or name yours: audit(..., control='its name')).",
-                             where[2]))
-        rows.append(AuditRow(checks[3], "skipped", "no non-transfer control to compare with.", where[3]))
-    else:
-        rows.append(AuditRow(checks[2], "ok", f"{control!r} is the non-transfer control.", where[2]))
-        others = [n for n in names if n != control]
-        if not others:
-            rows.append(AuditRow(checks[3], "skipped", "no transfer run to compare with the control.", where[3]))
-        else:
-            verdicts = {n: compare.transfer_verdict(runs[n][0], runs[control][0]) for n in others}
-            hurt = [n for n, v in verdicts.items() if v.verdict == "hurt"]
-            said = "; ".join(f"{n!r}: {v}" for n, v in verdicts.items())
-            if hurt:
-                rows.append(AuditRow(checks[3], "risk", f"negative transfer: {said}. {hurt[0]!r} lost to "
-                                     f"{control!r} on every seed: pick a closer base, or train from scratch.",
-                                     where[3]))
-            else:
-                rows.append(AuditRow(checks[3], "ok", said + ".", where[3]))
+        return [(RUN_CHECKS[2], "risk", f"no from-scratch run among {names}: without it nobody can tell whether the "
+                 "base helped at all; train the same model from scratch with the same seeds and add it as 'from "
+                 "scratch' (or name yours: audit(..., control='its name'))."),
+                (RUN_CHECKS[3], "skipped", "no non-transfer control to compare with.")]
+    first = (RUN_CHECKS[2], "ok", f"{control!r} is the non-transfer control.")
+    others = [n for n in names if n != control]
+    if not others:
+        return [first, (RUN_CHECKS[3], "skipped", "no transfer run to compare with the control.")]
+    verdicts = {n: compare.transfer_verdict(runs[n][0], runs[control][0]) for n in others}
+    hurt = [n for n, v in verdicts.items() if v.verdict == "hurt"]
+    said = "; ".join(f"{n!r}: {v}" for n, v in verdicts.items())
+    if hurt:
+        return [first, (RUN_CHECKS[3], "risk", f"negative transfer: {said}. {hurt[0]!r} lost to {control!r} on "
+                        "every seed: pick a closer base, or train from scratch.")]
+    return [first, (RUN_CHECKS[3], "ok", said + ".")]
 
-    gaps = {n: float(np.mean([h.final_gap for h in runs[n][1]])) for n in names
+
+def _gap_row(runs, control):
+    """``(check, status, finding)`` of the train-validation gap of the runs given as Histories (not the control)."""
+    gaps = {n: float(np.mean([h.final_gap for h in runs[n][1]])) for n in runs
             if runs[n][1] is not None and n != control}
     if not gaps:
-        rows.append(AuditRow(checks[4], "skipped", "no Histories among the runs (the control is not checked): pass "
-                             "the Histories that train.fit returns to check the train-validation gap.", where[4]))
-    else:
-        worst = max(gaps, key=gaps.get)
-        said = (f"{worst!r} ends with train accuracy {gaps[worst]:.2f} above validation accuracy (mean over seeds)")
-        if gaps[worst] > MAX_GAP:
-            rows.append(AuditRow(checks[4], "risk", f"{said}, more than {MAX_GAP:g}: it memorises its training set; "
-                                 "stop early, freeze more of the base, or pull the weights toward it (L2-SP)."
-                                 + RULE_OF_THUMB,
-                                 where[4]))
-        else:
-            rows.append(AuditRow(checks[4], "ok", f"the largest gap: {said}, at most {MAX_GAP:g}.{RULE_OF_THUMB}",
-                                 where[4]))
-    return rows
+        return (RUN_CHECKS[4], "skipped", "no Histories among the runs (the control is not checked): pass the "
+                "Histories that train.fit returns to check the train-validation gap.")
+    worst = max(gaps, key=gaps.get)
+    said = f"{worst!r} ends with train accuracy {gaps[worst]:.2f} above validation accuracy (mean over seeds)"
+    if gaps[worst] > MAX_GAP:
+        return (RUN_CHECKS[4], "risk", f"{said}, more than {MAX_GAP:g}: it memorises its training set; stop early, "
+                "freeze more of the base, or pull the weights toward it (L2-SP)." + RULE_OF_THUMB)
+    return (RUN_CHECKS[4], "ok", f"the largest gap: {said}, at most {MAX_GAP:g}.{RULE_OF_THUMB}")
 
 
 def _recall_row(model, evalset, what):
