@@ -47,7 +47,7 @@ import torch
 from torch import nn
 
 from . import models
-from ._checks import check_choice, check_positive, check_seed
+from ._checks import check_choice, check_positive, check_seed, is_imageset
 
 __all__ = ["source_accuracy", "source_probe_accuracy", "track_source", "block_change", "block_drift"]
 
@@ -247,10 +247,8 @@ def _images(images, base):
         x, _ = _first_per_class(*_tensors(f"{models.BASES[base].source}_test"), 20, "per_class")
         return x
     from .train import as_tensors
-    if hasattr(images, "tensors") and callable(images.tensors):     # an ImageSet
-        return images.tensors()[0]
     n = len(images) if hasattr(images, "__len__") else 0
-    x, _ = as_tensors((images, np.zeros(n, dtype=np.int64)), name="images")
+    x, _ = as_tensors(images if is_imageset(images) else (images, np.zeros(n, dtype=np.int64)), name="images")
     if len(x) < 2:
         raise ValueError(f"images must hold at least 2 images to compare a block's outputs on, got {len(x)}.")
     return x
