@@ -27,7 +27,7 @@ NBVAL_OPTS := --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sani
               --nbval-cell-timeout 900 -p no:cacheprovider
 
 .PHONY: help env check-env lab test test-unit test-notebooks course data data-check \
-        execute execute-all clean distclean bench
+        execute execute-all clean distclean bench bench-load
 
 help:
 	@echo "Usage: make <target> [NB=...] [ARGS=...]"
@@ -43,6 +43,8 @@ help:
 	@echo "  bench         every notebook at 20 disjoint seed sets (SEED = 0, 3, ..., 57): run time, memory,"
 	@echo "                  each lesson check's mean, sd and margin (the 3-sd rule); writes docs/BENCHMARKS.md"
 	@echo "                  and docs/bench.json (about an hour; ARGS=--jobs 2 halves it)"
+	@echo "  bench-load    each notebook idle and beside one competing CPU-bound process, per thread setting"
+	@echo "                  (writes the 'Under load' section of docs/BENCHMARKS.md; about 20 min)"
 	@echo "  data          rebuild data/ bit for bit (images and bases, about 3 min) and its manifest"
 	@echo "  data-check    rebuild into a temporary folder and compare with the committed checksums"
 	@echo "  execute       execute one notebook in place and clean its metadata"
@@ -124,3 +126,6 @@ distclean: clean
 # ---------------------------------------------------------------- benchmark (not a test: minutes)
 bench: env
 	$(RUN) $(PY) tools/bench.py $(foreach n,$(NB),--nb $(n)) $(ARGS)
+
+bench-load: env
+	$(RUN) $(PY) tools/bench_load.py $(foreach n,$(NB),--nb $(n)) $(ARGS)
