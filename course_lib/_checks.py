@@ -293,8 +293,10 @@ def check_scores(where, values, *, one_number_ok=False, fix="Re-run it, or leave
     if one_number_ok and isinstance(values, numbers.Real) and not isinstance(values, bool):
         values = [values]
     if isinstance(values, (str, bytes, numbers.Number)) or not hasattr(values, "__iter__"):
-        single = " or a single number" if one_number_ok else ""
-        raise TypeError(f"{where} must be a list of numbers, one score per seed{single}, {example}; got {values!r}.")
+        if one_number_ok:
+            raise TypeError(f"{where} must be a number or a list of numbers, one score per seed, such as 0.82 or "
+                            f"[0.80, 0.83, 0.82]; got {values!r}.")
+        raise TypeError(f"{where} must be a list of numbers, one score per seed, {example}; got {values!r}.")
     values = list(values)
     if not values:
         raise ValueError(f"{where} is an empty list. Give one score per seed, or leave the run out.")

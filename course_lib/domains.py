@@ -268,13 +268,13 @@ def plot_feature_clouds(base, target, source=None, n=N_IMAGES, seed=0, ax=None, 
     ['scans (source of scans-s)', 'clinic']
     >>> plt.close(fig)   # in a notebook, end the cell with plt.show() instead
     """
-    from .plots import _axes, color
+    from .plots import axes_for, color
 
     name, fs, ft = _clouds(base, target, source, n, seed)
     distance = _relative_distance(fs, ft)
     centre = fs.mean(0)
     directions = np.linalg.svd(fs - centre, full_matrices=False)[2][:2]     # the source's two main axes
-    ax = _axes(ax, figsize=(4.6, 4))
+    ax = axes_for(ax, figsize=(4.6, 4))
     for i, (label, f) in enumerate(((f"{models.BASES[name].source} (source of {name})", fs), (target_name, ft))):
         xy = (f - centre) @ directions.T
         ax.scatter(xy[:, 0], xy[:, 1], s=6, alpha=0.45, color=color(i), label=label, linewidths=0)

@@ -438,7 +438,7 @@ def precision_recall_plot(evaluation, positive=1, thresholds=None, ax=None, titl
         check_fraction(f"threshold {name!r}", t, inclusive=True)
     score = probs[:, positive]
     precision, recall, _ = precision_recall_curve(is_pos, score)
-    ax = plots._axes(ax, figsize=(5.5, 4))
+    ax = plots.axes_for(ax, figsize=(5.5, 4))
     ax.plot(recall, precision, color=plots.color(0), lw=2, label="every threshold")
     ax.axhline(is_pos.mean(), ls="--", color=plots.BASELINE_COLOR, lw=1.2,
                label=f"random guessing ({is_pos.mean():.2f})")
@@ -453,8 +453,8 @@ def precision_recall_plot(evaluation, positive=1, thresholds=None, ax=None, titl
                 label=f"{name}: threshold {t:.2f}", zorder=4)
     ax.set(xlabel="recall (share of the class found)", ylabel="precision (share of alarms that are right)",
            xlim=(0, 1.02), ylim=(0, 1.05), title=title or "Precision against recall, one point per threshold")
-    plots._legend_outside(ax)
-    plots._tidy(ax)
+    plots.legend_outside(ax)
+    plots.tidy(ax)
     ax.figure.operating_points = points
     return ax.figure
 

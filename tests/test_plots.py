@@ -1,6 +1,5 @@
 """Tests for course_lib.plots: what each plot draws, and the errors a learner sees."""
 
-import doctest
 
 import matplotlib
 
@@ -206,7 +205,7 @@ def test_compare_runs_accepts_numpy_and_torch_scores():
     ({"a": True}, TypeError, "must be a number"),
     ({"a": []}, ValueError, "empty list"),
     ({"a": [[0.7, 0.8]]}, ValueError, "flat list"),
-    ({"a": [0.7, float("nan")]}, ValueError, "NaN or infinity"),
+    ({"a": [0.7, float("nan")]}, ValueError, "contains nan, not a finite number"),
 ])
 def test_compare_runs_bad_results_get_clear_errors(bad, error, words):
     with pytest.raises(error, match=words):
@@ -389,12 +388,64 @@ def test_accuracy_vs_labels_std_band_none_band_and_linear_x():
     (dict(curves={"a": [0.5, 0.6]}), TypeError, r"curves\['a'\] must be a non-empty dict"),
     (dict(curves={"a": {0: 0.5}}), ValueError, "labels per class in run 'a' must be greater than zero"),
     (dict(curves={"a": {2.5: 0.5}}), TypeError, "must be an integer"),
-    (dict(curves={"a": {5: [0.5, float("nan")]}}), ValueError, "NaN"),
+    (dict(curves={"a": {5: [0.5, float("nan")]}}), ValueError, "contains nan, not a finite number"),
     (dict(curves=CURVES, band="range"), ValueError, "Unknown band 'range'"),
 ])
 def test_accuracy_vs_labels_bad_input_gets_clear_errors(kwargs, error, words):
     with pytest.raises(error, match=words):
         plots.accuracy_vs_labels(**kwargs)
+
+
+# --------------------------------------------------------------------------- the house style
+def test_axes_for_makes_a_new_figure_of_the_size_asked():
+    ax = plots.axes_for(None)
+    assert ax.figure.get_size_inches().tolist() == list(plots.FIGSIZE)
+    assert ax.figure.get_layout_engine() is not None  # constrained layout: the outside legend fits
+    small = plots.axes_for(None, figsize=(4, 3))
+    assert small.figure.get_size_inches().tolist() == [4, 3] and small.figure is not ax.figure
+
+
+def test_axes_for_returns_the_axes_given():
+    fig, (left, right) = plt.subplots(1, 2)
+    assert plots.axes_for(right) is right
+    assert plots.axes_for(left, figsize=(1, 1)) is left
+    assert fig.get_size_inches().tolist() != [1, 1]  # figsize is only for a new figure
+
+
+@pytest.mark.parametrize("bad, kind", [(plt.figure, "Figure"), (lambda: "left", "str"), (lambda: 0, "int")])
+def test_axes_for_explains_what_is_not_an_axes(bad, kind):
+    with pytest.raises(TypeError, match=f"ax must be a matplotlib Axes, got {kind}. Make one with"):
+        plots.axes_for(bad())
+
+
+def test_tidy_hides_the_top_and_right_lines_and_puts_a_grid_behind():
+    ax = plots.axes_for(None)
+    assert plots.tidy(ax) is None
+    assert [ax.spines[side].get_visible() for side in ("top", "right", "bottom", "left")] == \
+        [False, False, True, True]
+    assert ax.get_axisbelow() is True
+    assert all(line.get_visible() for line in ax.get_xgridlines() + ax.get_ygridlines())
+
+
+def test_legend_outside_sits_right_of_the_axes():
+    ax = plots.axes_for(None)
+    ax.plot([0, 1], [0, 1], label="frozen")
+    ax.plot([0, 1], [1, 0], label="fine-tuned")
+    legend = plots.legend_outside(ax)
+    assert legend is ax.get_legend()
+    assert legend_texts(ax) == ["frozen", "fine-tuned"]
+    assert legend.get_frame_on() is False
+    ax.figure.canvas.draw()
+    assert legend.get_window_extent().x0 > ax.get_window_extent().x1
+
+
+def test_legend_outside_with_handles_shows_only_those():
+    from matplotlib.lines import Line2D
+
+    ax = plots.axes_for(None)
+    ax.plot([0, 1], [0, 1], label="not in the key")
+    plots.legend_outside(ax, [Line2D([], [], ls="--", label="train"), Line2D([], [], label="validation")])
+    assert legend_texts(ax) == ["train", "validation"]
 
 
 # --------------------------------------------------------------------------- with real training
@@ -425,17 +476,23 @@ def test_plots_work_on_what_fit_and_evaluate_return():
     assert len(plots.image_grid(images, labels=labels, class_names=["a", "b", "c"]).axes[0].texts) == 30
 
 
-def test_docstring_examples_run():
-    result = doctest.testmod(plots, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
+HOUSE_STYLE = ("axes_for", "tidy", "legend_outside")  # for course_lib's own plots, not taught in a notebook
 
 
 def test_every_public_function_says_where_it_is_taught_and_has_an_example():
     import inspect
 
-    public = [f for name, f in inspect.getmembers(plots, inspect.isfunction)
-              if not name.startswith("_") and f.__module__ == plots.__name__]
-    assert len(public) == 7
-    for f in public:
-        assert "Taught in ``00_welcome_first_transfer``" in f.__doc__, f.__name__
-        assert ">>> " in f.__doc__, f.__name__
+    public = {name: f for name, f in inspect.getmembers(plots, inspect.isfunction)
+              if not name.startswith("_") and f.__module__ == plots.__name__}
+    assert len(public) == 10 and set(HOUSE_STYLE) <= set(public)
+    for name, f in public.items():
+        assert ">>> " in f.__doc__, name
+        if name in HOUSE_STYLE:
+            assert "Not taught in a notebook" in f.__doc__, name
+        else:
+            assert "Taught in ``0" in f.__doc__, name      # which notebook: tests/test_docstrings.py
+
+
+def test_image_grid_refuses_negative_labels_without_class_names():
+    with pytest.raises(ValueError, match="a negative id names no class"):
+        plots.image_grid(np.zeros((2, 20, 20), dtype=np.uint8), labels=[0, -1])
