@@ -23,6 +23,7 @@ repro      seeding and the device helper
 plots      learning curves, comparisons, confusion matrices, grids
 lessons    ``lesson_check``: assert a lesson's claim and record it
 exercises  ``check`` / ``hint`` / ``solution`` for the exercises
+notebook   the notebooks' plumbing: explorers, mean (min..max) over seeds, tables
 envcheck   the set-up check run by ``make lab``
 ========== ==========================================================
 
@@ -35,7 +36,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = ("world", "build", "data", "models", "train", "recipes", "leaks", "forgetting", "imbalance",
-               "domains", "strategies", "regularize", "compare", "lora", "audit", "folders", "repro", "plots", "lessons", "exercises", "envcheck")
+               "domains", "strategies", "regularize", "compare", "lora", "audit", "folders", "repro", "plots", "lessons", "exercises", "notebook", "envcheck")
 
 
 def __getattr__(name):

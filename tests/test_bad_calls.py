@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from course_lib import (audit, build, compare, data, domains, envcheck, exercises, folders, forgetting,
-                        imbalance, leaks, lessons, lora, models, plots, recipes, regularize, repro, strategies, train,
-                        world)
+                        imbalance, leaks, lessons, lora, models, notebook, plots, recipes, regularize, repro, strategies,
+                        train, world)
 
 
 class Ctx:
@@ -339,7 +339,13 @@ BAD_CALLS = [
     ('world.render_scans int rng', lambda c: world.render_scans(world.SOURCE_GLYPHS, 2, 0),
      TypeError, 'rng must be a NumPy random generator, got int'),
     ('world.render_photos unknown shape', lambda c: world.render_photos(["blob"], 2, np.random.default_rng(0)),
-     ValueError, "Unknown shape 'blob'\\. The photo shapes are:"),]
+     ValueError, "Unknown shape 'blob'\\. The photo shapes are:"),
+    ('notebook.mean_range nan', lambda c: notebook.mean_range([0.5, float("nan")]),
+     ValueError, 'values contains nan, not a finite number'),
+    ('notebook.seed_table list row', lambda c: notebook.seed_table({"frozen": [0.7]}),
+     TypeError, "seed_table needs each row as \\{column: value\\}; row 'frozen' is a list"),
+    ('notebook.explorer no controls', lambda c: notebook.explorer(lambda n: None),
+     TypeError, 'explorer needs at least one control'),]
 
 
 def test_there_are_enough_bad_calls_covering_every_public_module():
