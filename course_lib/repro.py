@@ -24,17 +24,20 @@ import torch
 
 from ._checks import check_choice, check_integer, check_seed
 
-DEFAULT_THREADS = 2
+# One torch thread per notebook: on two busy cores two threads spin waiting for each other and a notebook runs
+# many times slower; one thread costs little when the cores are idle (docs/BENCHMARKS.md, "Under load").
+DEFAULT_THREADS = 1
 
 
 def seed_everything(seed, threads=None):
     """Seed Python, NumPy and torch, and fix torch's CPU thread count.
 
     Results on a CPU are bit-identical only for the same machine *and* the same
-    thread count, so the course pins it: two threads (a typical laptop core
-    budget for one notebook), or the value of the environment variable
-    ``COURSE_THREADS``.  On a shared workshop server where many kernels run at
-    once, ``COURSE_THREADS=1`` keeps them from slowing each other down.
+    thread count, so the course pins it: one thread, or the value of the
+    environment variable ``COURSE_THREADS``.  One thread holds its speed when
+    other programs (a browser, a video call, other learners' kernels) use the
+    cores, where two threads can run many times slower; on idle cores it costs
+    little (both measured in docs/BENCHMARKS.md, "Under load").
     Returns the seed, for printing.
     """
     if threads is None:

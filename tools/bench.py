@@ -111,7 +111,7 @@ def markdown(nb_rows, check_rows, seeds, seconds, jobs=1):
         f"Made by `make bench` (`tools/bench.py`): every notebook run headless with papermill at {len(seeds)} seed "
         f"sets, SEED = {', '.join(map(str, seeds[:3]))}, ..., {seeds[-1]} (each run averages SEED, SEED+1, SEED+2, "
         f"so no two runs share a seed), on {platform.machine()} with "
-        + ("2 torch threads, one notebook at a time, " if jobs == 1 else
+        + (f"{_threads()} torch thread(s), one notebook at a time, " if jobs == 1 else
            f"{jobs} notebooks at a time, one torch thread each (COURSE_THREADS=1), ")
         + f"Python {platform.python_version()}; "
         + (f"{seconds / 60:.0f} minutes in all." if seconds is not None else
@@ -144,6 +144,12 @@ def markdown(nb_rows, check_rows, seeds, seconds, jobs=1):
     return "\n".join(lines) + "\n"
 
 
+def _threads():
+    """The torch threads each notebook uses: COURSE_THREADS, or the course's default (course_lib.repro)."""
+    from course_lib.repro import DEFAULT_THREADS
+    return int(os.environ.get("COURSE_THREADS", DEFAULT_THREADS))
+
+
 def as_json(nb_rows, check_rows, jobs=1):
     """The bench as ``{"notebooks": [...], "checks": [...]}`` (docs/bench.json)."""
     def number(x):
@@ -151,7 +157,7 @@ def as_json(nb_rows, check_rows, jobs=1):
     return {
         "margin_rule_sd": MARGIN_SD,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-        "jobs": jobs, "torch_threads": 2 if jobs == 1 else 1,
+        "jobs": jobs, "torch_threads": _threads() if jobs == 1 else 1,
         "notebooks": [dict(notebook=r["notebook"], seeds=r["seeds"], seconds=round(r["seconds_mean"], 1),
                            seconds_max=round(r["seconds_max"], 1), peak_mb=r["peak_mb"],
                            runs_passed=r["passed"], runs=r["runs"]) for r in nb_rows],
