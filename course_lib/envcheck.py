@@ -144,7 +144,8 @@ def check_environment(verbose=True):
         show("Python", f"{report['python']} ({where})")
         torch_line = report.get("torch")
         if torch_line:
-            torch_line += (f"  ({report['torch_threads']} threads, {report['cpu_count']} CPUs,"
+            torch_line += (f"  ({report['torch_threads']} thread{'s' if report['torch_threads'] != 1 else ''}, "
+                           f"{report['cpu_count']} CPUs,"
                            f" device {report['device']})")
         show("torch", torch_line)
         show("torchvision", report.get("torchvision"))
