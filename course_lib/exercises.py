@@ -25,7 +25,10 @@ Everything printed is plain text without memory addresses, so notebook output
 stays the same from run to run (the course's notebook tests compare it).
 """
 
+import importlib
 import math
+import os
+import pathlib
 import re
 import reprlib
 
@@ -111,6 +114,7 @@ class Exercise:
         self.check_fn = check_fn
         self._hint = hint
         self._solution = solution
+        self._stuck = "  Stuck? Call .hint() on this exercise."
         self.solved = False     # True once any checked answer was right
         self.last_ok = None     # whether the last checked answer was right
         _REGISTRY[name] = self
@@ -143,7 +147,7 @@ class Exercise:
             return True
         print(_plain(f"✘ Not yet: {message or 'that is not the answer, have another go.'}"))
         if self._hint:
-            print("  Stuck? Call .hint() on this exercise.")
+            print(self._stuck)
         return False
 
     def hint(self):
@@ -201,8 +205,8 @@ def _kind_mismatch(answer, expected):
 def close_to(expected, tol=0.01):
     """Build a check: the answer is a number within ``tol`` of ``expected``.
 
-    Taught in ``00_welcome_first_transfer``.  A wrong answer is told whether
-    it is too high or too low, never the expected value.
+    Used by the answer key (``course_lib/answers``).  A wrong answer is told
+    whether it is too high or too low, never the expected value.
 
     >>> check = close_to(0.75, tol=0.02)
     >>> check(0.76)
@@ -232,8 +236,8 @@ def close_to(expected, tol=0.01):
 def one_of(choices):
     """Build a check: the answer equals any of ``choices`` (text ignores case and spaces).
 
-    Taught in ``00_welcome_first_transfer``.  Use it when several answers are
-    right, for example ``one_of(["lower", "smaller"])``.
+    Used by the answer key (``course_lib/answers``).  Use it when several
+    answers are right, for example ``one_of(["lower", "smaller"])``.
 
     >>> check = one_of(["lower", "smaller"])
     >>> check(" Smaller")
@@ -261,8 +265,8 @@ def one_of(choices):
 def equals(expected):
     """Build a check: the answer equals ``expected``.
 
-    Taught in ``09_capstone_decision_path``.  Text ignores case and surrounding
-    spaces; lists and arrays are compared element by element.  For numbers
+    Used by the answer key (``course_lib/answers``).  Text ignores case and
+    surrounding spaces; lists and arrays are compared element by element.  For numbers
     computed with floats, prefer ``close_to``.
 
     >>> check = equals([2, 0, 1])
@@ -278,3 +282,219 @@ def equals(expected):
         return False, _kind_mismatch(answer, expected) or f"{_short(answer)} is not the expected answer."
 
     return check
+
+
+# --------------------------------------------------------------------------- the answer key
+# The notebooks ask; ``course_lib/answers/`` answers.  A learner's cell holds only
+# the question's id and ``answer = ...``; the check, the hint and the worked solution
+# live in ``answers/nbNN.py``, keyed by id ("06.2"), so nothing in the notebook gives
+# the answer away.  Where the answer is a measurement, the notebook passes what was
+# measured (``exercise("02.3", runs=runs)``) and the key computes the answer from it.
+
+SELF_CHECK_ENV = "COURSE_CHECK_ANSWERS"   # set by `make test`: every key must pass its own check
+
+OPEN_NOTE = ("This exercise is open: there is no single answer to check. Try it, then compare with "
+             ".solution(), which shows a worked solution, what it measured and what to conclude.")
+
+
+class Key:
+    """One exercise's entry in the answer key (``course_lib/answers/nbNN.py``).
+
+    Used by the answer key; CONTRIBUTING.md says how to add one.
+
+    Parameters
+    ----------
+    id : str
+        ``"NN.k"``: the notebook's number and the exercise's (``"06.2"``);
+        a prediction is ``"NN.p"`` or ``"NN.pk"``.
+    hint : str
+        A nudge that does not give the answer away.
+    solution : str or callable
+        The worked solution, or ``solution(**context) -> str`` when it quotes
+        what the notebook measured.
+    check : callable, optional
+        ``check(answer) -> (ok, message)`` (``close_to``, ``one_of``, ``equals``),
+        or, with ``needs``, ``check(**context) -> check_fn``.  ``None`` makes the
+        exercise open: nothing to check, a worked solution to compare with.
+    answer : object or callable, optional
+        A right answer (or ``answer(**context)``).  ``make test`` feeds it to the
+        check, so a key whose own answer fails is caught before a learner sees it.
+    needs : tuple of str
+        The names the notebook must pass to ``exercise(id, ...)``.
+    predict : bool
+        A prediction asked before its result: ``.check`` records it; ``.reveal(...)``,
+        called after the result, says whether it was right.
+
+    >>> key = Key("99.1", hint="Ten classes.", solution="answer = 0.1", check=close_to(0.1), answer=0.1)
+    >>> key.is_open
+    False
+    """
+
+    def __init__(self, id, *, hint, solution, check=None, answer=None, needs=(), predict=False):
+        if not isinstance(id, str) or not re.fullmatch(r"[0-9]{2}\.p?[0-9]*", id) or id.endswith("."):
+            raise ValueError(f"A key's id is 'NN.k' (notebook and exercise number, such as '06.2') or "
+                             f"'NN.p' for a prediction, got {id!r}.")
+        for arg, value in (("hint", hint), ("solution", solution)):
+            if not (isinstance(value, str) and value.strip()) and not callable(value):
+                raise TypeError(f"Key {id}: {arg} must be non-empty text (or, for the solution, a function "
+                                f"of the notebook's values), got {value!r}.")
+        if check is not None and not callable(check):
+            raise TypeError(f"Key {id}: check must be a check function such as close_to(0.5), or None for "
+                            f"an open exercise, got {type(check).__name__}.")
+        if isinstance(needs, str) or not all(isinstance(n, str) for n in needs):
+            raise TypeError(f"Key {id}: needs must be a tuple of names such as ('runs',), got {needs!r}.")
+        if predict and check is None:
+            raise ValueError(f"Key {id}: a prediction needs a check, to say afterwards whether it was right.")
+        self.id, self.hint, self.solution, self.check = id, hint, solution, check
+        self.answer, self.needs, self.predict = answer, tuple(needs), bool(predict)
+
+    @property
+    def is_open(self):
+        return self.check is None
+
+    def build(self, **context):
+        """Return ``(check_fn, solution_text, right_answer)`` for this notebook's ``context``."""
+        missing = [n for n in self.needs if n not in context]
+        extra = sorted(set(context) - set(self.needs))
+        if missing or extra:
+            wanted = ", ".join(f"{n}={n}" for n in self.needs) or "nothing else"
+            raise TypeError(f"exercise({self.id!r}) needs {wanted}"
+                            + (f"; {', '.join(missing)} missing" if missing else "")
+                            + (f"; it does not use {', '.join(extra)}" if extra else "")
+                            + f". Call it as the notebook does: exercise({self.id!r}"
+                            + "".join(f", {n}={n}" for n in self.needs) + ").")
+        check_fn = self.check(**context) if (self.needs and self.check is not None) else self.check
+        solution = self.solution(**context) if callable(self.solution) else self.solution
+        answer = self.answer(**context) if callable(self.answer) else self.answer
+        return check_fn, solution, answer
+
+    def __repr__(self):
+        kind = "open" if self.is_open else ("prediction" if self.predict else "checked")
+        return f"Key({self.id!r}, {kind})"
+
+
+class _KeyedExercise(Exercise):
+    """An exercise built from the answer key: open ones explain, predictions are revealed later."""
+
+    def __init__(self, key, check_fn, solution, answer):
+        super().__init__(key.id, check_fn or (lambda answer: (False, "")), hint=key.hint, solution=solution)
+        self.key = key
+        self._stuck = f"  Stuck? exercise({key.id!r}).hint() gives a hint, .solution() a worked solution."
+        self.prediction = None
+        self._answer = answer
+
+    def check(self, answer=...):
+        if self.key.is_open:
+            print(OPEN_NOTE)
+            return
+        if self.key.predict:
+            if answer is Ellipsis or answer is None:
+                print("✎ No prediction yet: write what you expect in place of the ..., run the cell, "
+                      "and only then run the next section.")
+                return
+            self.prediction = answer
+            print(_plain(f"✎ Prediction noted: {_short(answer)}. The next section measures it; "
+                         f"exercise({self.key.id!r}).reveal(...) there says whether you were right."))
+            return
+        super().check(answer)
+
+    def reveal(self, **context):
+        """After the result: say whether the noted prediction was right, and why."""
+        if not self.key.predict:
+            print(f"Exercise {self.key.id} is not a prediction: check it with .check(answer).")
+            return
+        check_fn, solution, answer = self.key.build(**context)
+        _self_check(self.key, check_fn, answer)
+        self._solution, self._answer = solution, answer
+        if self.prediction is None:
+            print("You made no prediction this time, so here is the measurement:")
+        else:
+            ok, message = _call_check(check_fn, self.prediction)
+            self.last_ok = ok
+            self.solved = self.solved or ok
+            print(_plain(("✔ Your prediction was right: " if ok else "✘ Your prediction was off: ")
+                         + (message or _short(self.prediction))))
+        print(solution)
+
+
+def _call_check(check_fn, answer):
+    result = check_fn(answer)
+    ok, message = result if isinstance(result, tuple) else (result, "")
+    return bool(ok), ("" if message is None else str(message))
+
+
+def _self_check(key, check_fn, answer):
+    """Under ``make test``, a key's own right answer must pass its own check."""
+    if os.environ.get(SELF_CHECK_ENV, "") in ("", "0") or key.is_open:
+        return
+    if answer is None:
+        raise AssertionError(f"Answer key {key.id} has a check but no answer= to test it with.")
+    ok, message = _call_check(check_fn, answer)
+    if not ok:
+        raise AssertionError(f"Answer key {key.id}: its own answer {_short(answer)} fails its check ({message}).")
+
+
+def answer_key(notebook=None):
+    """Every key, as ``{id: Key}``, or only those of one notebook (``"06"``).
+
+    For instructors and the tests: ``answer_key("06")["06.2"].solution``.
+
+    >>> sorted(answer_key("00"))[:2]
+    ['00.1', '00.2']
+    """
+    keys = {}
+    for number in _notebook_numbers():
+        if notebook is not None and number != notebook:
+            continue
+        module = importlib.import_module(f"course_lib.answers.nb{number}")
+        for key in module.KEYS:
+            if not key.id.startswith(number + "."):
+                raise ValueError(f"course_lib/answers/nb{number}.py holds key {key.id}, which belongs to "
+                                 f"notebook {key.id[:2]}.")
+            if key.id in keys:
+                raise ValueError(f"Key {key.id} is defined twice in course_lib/answers/nb{number}.py.")
+            keys[key.id] = key
+    if notebook is not None and not keys:
+        known = ", ".join(_notebook_numbers())
+        raise LookupError(f"No answer key for notebook {notebook!r}. Notebooks with keys: {known}.")
+    return keys
+
+
+def _notebook_numbers():
+    folder = pathlib.Path(__file__).with_name("answers")
+    return sorted(p.stem[2:] for p in folder.glob("nb[0-9][0-9].py"))
+
+
+def exercise(id, **context):
+    """The exercise ``id`` ("06.2") from the answer key, ready to ``.check(answer)``.
+
+    Taught in ``00_welcome_first_transfer``.  ``.hint()`` and ``.solution()``
+    are one call away; where the answer is a measurement, pass what the notebook
+    measured, by the names the key lists (the notebook's cell shows them).
+
+    >>> ex = exercise("00.1")
+    >>> ex.check(...)
+    ✎ Not answered yet: replace the ... with your answer, run the cell, then check again.
+    """
+    if not isinstance(id, str):
+        raise TypeError(f"An exercise id is text such as '06.2', got {id!r}.")
+    keys = answer_key(id[:2]) if re.match(r"[0-9]{2}\.", id) else {}
+    if id not in keys:
+        near = ", ".join(sorted(keys)) or "ids look like '06.2'"
+        raise LookupError(f"There is no exercise {id!r}. This notebook's exercises: {near}.")
+    key = keys[id]
+    if key.predict:     # the answer is measured after the prediction: .reveal(...) takes the context
+        if context:
+            raise TypeError(f"exercise({id!r}) is a prediction: call it with no values now, and pass "
+                            f"them to .reveal(...) after the result.")
+        check_fn, answer = None, None
+        solution = (f"The answer is measured in the next section: run it, then call "
+                    f"exercise({id!r}).reveal(...) as the notebook does.")
+    else:
+        check_fn, solution, answer = key.build(**context)
+        _self_check(key, check_fn, answer)
+    previous = _REGISTRY.get(id)
+    ex = _KeyedExercise(key, check_fn, solution, answer)
+    if isinstance(previous, _KeyedExercise):    # re-running a cell keeps what was noted and solved
+        ex.prediction, ex.solved = previous.prediction, previous.solved
+    return ex
