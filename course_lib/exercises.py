@@ -435,7 +435,7 @@ def _self_check(key, check_fn, answer):
 
 
 def answer_key(notebook=None):
-    """Every key, as ``{id: Key}``, or only those of one notebook (``"06"``).
+    """The answer key: every key, as ``{id: Key}``, or only one notebook's (``"06"``).
 
     For instructors and the tests: ``answer_key("06")["06.2"].solution``.
 
