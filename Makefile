@@ -14,6 +14,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 NB   ?=
 ARGS ?=
+WHEELHOUSE ?=
 
 # Notebooks for `make execute`: NB may be a path (notebooks/00_x.ipynb) or a prefix (00).
 EXECUTE_NB = $(if $(filter %.ipynb,$(NB)),$(NB),$(foreach n,$(NB),$(wildcard notebooks/$(n)*.ipynb)))
@@ -21,13 +22,14 @@ EXECUTE_NB = $(if $(filter %.ipynb,$(NB)),$(NB),$(foreach n,$(NB),$(wildcard not
 # Progress bars quiet for every run below.  MPLBACKEND is deliberately NOT set:
 # ipykernel picks the inline backend only when it is unset, and the stored
 # notebook outputs were made with inline plots.
-RUN := COURSE_QUIET=1
+# COURSE_CHECK_ANSWERS=1: every exercise's key must pass its own check (course_lib/answers/).
+RUN := COURSE_QUIET=1 COURSE_CHECK_ANSWERS=1
 
 NBVAL_OPTS := --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg \
               --nbval-cell-timeout 900 -p no:cacheprovider
 
 .PHONY: help env check-env lab test test-unit test-notebooks course data data-check \
-        execute execute-all clean distclean bench bench-load
+        execute execute-all clean distclean bench bench-load site student wheelhouse
 
 help:
 	@echo "Usage: make <target> [NB=...] [ARGS=...]"
@@ -47,6 +49,11 @@ help:
 	@echo "                  (writes the 'Under load' section of docs/BENCHMARKS.md; about 20 min)"
 	@echo "  data          rebuild data/ bit for bit (images and bases, about 3 min) and its manifest"
 	@echo "  data-check    rebuild into a temporary folder and compare with the committed checksums"
+	@echo "  site          build the course site into _site/ from the committed notebooks (no execution,"
+	@echo "                  offline; every internal link checked); open _site/index.html"
+	@echo "  student       write student/NN_slug.ipynb: the notebooks with every output cleared, for a room"
+	@echo "  wheelhouse    download every wheel the course needs into wheelhouse/, once, for a room;"
+	@echo "                  then on each laptop: make lab WHEELHOUSE=/path/to/wheelhouse (no network)"
 	@echo "  execute       execute one notebook in place and clean its metadata"
 	@echo "                  make execute NB=notebooks/00_welcome_first_transfer.ipynb  (or NB=00)"
 	@echo "  execute-all   execute every notebook in place"
@@ -66,9 +73,16 @@ $(STAMP): pyproject.toml
 	        echo "Could not create $(VENV). On Debian/Ubuntu install python3-venv; or pick another Python: PYTHON=python3.12 make ..."; \
 	        exit 1; }; \
 	fi
-	@echo "Installing the course and its dependencies into $(VENV) (first time: a few minutes) ..."
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	@if [ -n "$(WHEELHOUSE)" ]; then \
+	    echo "Installing the course from $(WHEELHOUSE) with no network (pip --no-index) ..."; \
+	    $(PY) -m pip install --quiet --no-index --find-links "$(WHEELHOUSE)" -e ".[dev]" || { \
+	        echo "The install from $(WHEELHOUSE) failed: a wheel is missing (made on another OS or Python?). Rebuild it with make wheelhouse on a machine like this one."; \
+	        exit 1; }; \
+	else \
+	    echo "Installing the course and its dependencies into $(VENV) (first time: a few minutes) ..."; \
+	    $(PY) -m pip install --quiet --upgrade pip && \
+	    $(PY) -m pip install --quiet -e ".[dev]"; \
+	fi
 	@touch $@
 
 check-env: env
@@ -113,9 +127,23 @@ execute: env
 execute-all: env
 	$(RUN) $(PY) tools/nbtools.py execute $(wildcard notebooks/*.ipynb)
 
+# ---------------------------------------------------------------- for a room and for readers
+site: env
+	$(PY) tools/build_site.py
+
+student: env
+	$(PY) tools/nbtools.py student $(wildcard notebooks/[0-9][0-9]_*.ipynb) --out student
+
+# Every wheel `make env` installs, plus the build backend, for laptops of the same OS and Python.
+WHEELHOUSE_DIR ?= wheelhouse
+wheelhouse: env
+	$(PY) -m pip wheel --quiet --wheel-dir $(WHEELHOUSE_DIR) ".[dev]" "setuptools>=64" wheel
+	@echo "$(WHEELHOUSE_DIR)/ holds $$(ls $(WHEELHOUSE_DIR) | wc -l) wheels ($$(du -sh $(WHEELHOUSE_DIR) | cut -f1)). On each laptop (same OS and Python):"
+	@echo "  make lab WHEELHOUSE=$$(cd $(WHEELHOUSE_DIR) && pwd)"
+
 # ---------------------------------------------------------------- cleaning
 clean:
-	rm -rf _course_runs .pytest_cache build dist *.egg-info
+	rm -rf _course_runs _site _build .pytest_cache build dist *.egg-info
 	find . -path ./$(VENV) -prune -o -path ./.git -prune -o \
 	    \( -name __pycache__ -o -name .ipynb_checkpoints -o -name .pytest_cache \) -type d \
 	    -prune -exec rm -rf {} +

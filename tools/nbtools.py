@@ -5,6 +5,7 @@
     python tools/nbtools.py execute NB.ipynb [...]      # run in place top to bottom, then clean
     python tools/nbtools.py clean   NB.ipynb [...]      # strip volatile metadata only
     python tools/nbtools.py check   NB.ipynb [...]      # verify the notebook contract
+    python tools/nbtools.py student NB.ipynb [...] --out student/   # copies for a room: outputs cleared
 
 ``make execute NB=...`` and ``make execute-all`` call ``execute``.
 
@@ -48,6 +49,9 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 MACHINE_PATHS = ("/tmp/ipykernel_", "/home/", "/root/", "/work/", "/Users/", "C:\\Users\\")
 HEADER = re.compile(r"^#\s?%%(?P<rest>.*)$")
 NUMBERED = re.compile(r"^(\d\d)_")
+# What an exercise cell may not show: its answer lives in course_lib/answers/, out of the learner's sight.
+ANSWER_LITERALS = ("Exercise(", "close_to(", "one_of(", "equals(", "hint=", "solution=")
+EXERCISE_ID = re.compile(r"""exercise\(\s*["']([^"']+)["']""")
 
 
 # --------------------------------------------------------------------------- py2nb
@@ -291,6 +295,17 @@ def check_notebook(nb, filename):
                 problems.append(f"{where} ends with ';': nbval keeps the output anyway; end plot cells with plt.show()")
 
     number = NUMBERED.match(Path(filename).name)
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code":
+            continue
+        shown = [lit for lit in ANSWER_LITERALS if lit in cell.source]
+        if shown:
+            problems.append(f"cell {index} ({cell.get('id', '?')}) shows an answer ({', '.join(shown)}): move its "
+                            "check, hint and solution into course_lib/answers/ and call exercise(id) here")
+        for ex_id in EXERCISE_ID.findall(cell.source):
+            if number and not ex_id.startswith(number.group(1) + "."):
+                problems.append(f"cell {index} asks exercise({ex_id!r}), which is another notebook's: "
+                                f"ids here start with '{number.group(1)}.'")
     if number and int(number.group(1)) >= 1 and not tagged("lesson-check"):
         problems.append("notebooks numbered 01 and up need a cell tagged 'lesson-check'")
 
@@ -312,6 +327,36 @@ def check(path):
     return check_notebook(nbformat.read(str(path), as_version=4), path)
 
 
+# --------------------------------------------------------------------------- student copies
+def student_notebook(nb):
+    """A copy for learners in a room: every output and execution count cleared, nothing else changed.
+
+    The answers are not in the notebooks (they live in ``course_lib/answers/``), so
+    clearing the outputs leaves nothing that gives a result or a solution away
+    before the learner runs the cell.
+    """
+    nb = clean_notebook(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.execution_count, cell.outputs = None, []
+    return nb
+
+
+def student(paths, out):
+    """Write ``out/NN_slug.ipynb`` for every notebook in ``paths``; return the written paths."""
+    import nbformat
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in paths:
+        nb = nbformat.read(str(path), as_version=4)
+        target = out / Path(path).name
+        nbformat.write(student_notebook(nb), str(target))
+        written.append(target)
+    return written
+
+
 # --------------------------------------------------------------------------- CLI
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="nbtools", description=__doc__.split("\n\n")[0])
@@ -324,9 +369,12 @@ def main(argv=None):
     p.add_argument("dest")
     for name, text in (("execute", "execute notebooks in place, then clean them"),
                        ("clean", "strip volatile metadata"),
-                       ("check", "verify the notebook contract")):
+                       ("check", "verify the notebook contract"),
+                       ("student", "write copies for learners (outputs cleared) into --out")):
         p = sub.add_parser(name, help=text)
         p.add_argument("notebooks", nargs="+")
+        if name == "student":
+            p.add_argument("--out", default="student", help="folder for the copies (default %(default)s/)")
         if name == "execute":
             p.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds per cell (default %(default)s)")
     args = parser.parse_args(argv)
@@ -341,6 +389,15 @@ def main(argv=None):
 
     if args.command == "nb2py":
         nb2py(args.src, args.dest)
+        return 0
+
+    if args.command == "student":
+        missing = [p for p in args.notebooks if not Path(p).is_file()]
+        if missing:
+            print(f"{', '.join(missing)}: no such notebook", file=sys.stderr)
+            return 1
+        for target in student(args.notebooks, args.out):
+            print(f"wrote {target}")
         return 0
 
     status = 0
