@@ -319,6 +319,8 @@ class Key:
     answer : object or callable, optional
         A right answer (or ``answer(**context)``).  ``make test`` feeds it to the
         check, so a key whose own answer fails is caught before a learner sees it.
+        A callable is always called: when the right answer is itself a function
+        the learner writes, wrap it, ``answer=lambda: reference_function``.
     needs : tuple of str
         The names the notebook must pass to ``exercise(id, ...)``.
     predict : bool

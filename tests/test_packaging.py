@@ -132,7 +132,7 @@ def test_environment_parser_reads_pip_section():
 def test_pyproject_basics(pyproject):
     project = pyproject["project"]
     assert project["name"] == "transfer-failures-course"
-    assert pyproject["tool"]["setuptools"]["packages"] == ["course_lib"]
+    assert pyproject["tool"]["setuptools"]["packages"] == ["course_lib", "course_lib.answers"]
     bounds = {requirement_name(s): requirement_bound(s) for s in project["dependencies"]}
     # The bounds that keep pip away from a mismatched local torch wheel (see pyproject comment).
     assert bounds["torch"] == ">=2.14" and bounds["torchvision"] == ">=0.29"
@@ -194,3 +194,8 @@ def test_make_lab_passes_allow_root_only_as_root():
     lab = makefile.split("\nlab:", 1)[1].split("\n\n", 1)[0]
     assert '"$$(id -u)" = 0' in lab and "--allow-root" in lab
     assert lab.count("jupyter lab notebooks/") == 2        # with --allow-root as root, without it otherwise
+
+
+def test_every_course_lib_package_is_listed_so_a_wheel_ships_it(pyproject):
+    folders = sorted(".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "course_lib").rglob("__init__.py"))
+    assert pyproject["tool"]["setuptools"]["packages"] == folders
