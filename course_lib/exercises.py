@@ -1,7 +1,9 @@
 """Check-your-answer exercises for the notebooks, in the spirit of Kaggle's learntools.
 
-Taught in ``00_welcome_first_transfer``.  A notebook defines an exercise next
-to its question; the learner writes an answer and calls ``.check``.  Whatever
+Taught in ``00_welcome_first_transfer``.  A notebook asks ``exercise("06.2")``;
+the check, hint and worked solution of each exercise live in the answer key,
+``course_lib/answers/nbNN.py`` (see ``Key``), out of the learner's sight; the
+learner writes ``answer = ...`` and calls ``.check(answer)``.  Whatever
 the answer, the learner gets a line of feedback, never a traceback: a wrong
 answer says why, an answer that cannot be checked says what went wrong, and the
 placeholder ``...`` (or ``None``) gets a nudge to fill it in.
@@ -70,7 +72,8 @@ def _safe_str(exc):
 class Exercise:
     """One question with an automatic check, a hint and a solution.
 
-    Taught in ``00_welcome_first_transfer``.
+    The answer key builds one for each ``exercise(id)``; build your own for a
+    question of yours.
 
     Parameters
     ----------
@@ -167,7 +170,7 @@ class Exercise:
 def get(name):
     """Return the exercise defined with ``name``.
 
-    Taught in ``00_welcome_first_transfer``.
+    Exercises built from the answer key are found here by their id too.
 
     >>> _ = Exercise("demo_get", equals(3))
     >>> get("demo_get").check(3)
@@ -176,7 +179,10 @@ def get(name):
     if not _REGISTRY:
         raise LookupError(f"No exercise is defined yet, so there is no {name!r}. "
                           "Define one first: Exercise(name, check_fn, hint, solution).")
-    return _REGISTRY[check_choice("exercise", name, tuple(_REGISTRY))]
+    if name not in _REGISTRY:
+        raise LookupError(f"No exercise {name!r} is defined. Defined so far: {', '.join(map(repr, _REGISTRY))}. "
+                          "A notebook's exercises come from exercise('NN.k').")
+    return _REGISTRY[name]
 
 
 # --------------------------------------------------------------------------- check helpers

@@ -157,7 +157,7 @@ def test_get_finds_an_exercise_and_redefining_replaces_it():
 
 def test_get_unknown_name_lists_the_known_ones():
     make("t_known")
-    with pytest.raises(ValueError, match="Unknown exercise 't_nope'. Choose one of: .*'t_known'"):
+    with pytest.raises(LookupError, match="No exercise 't_nope' is defined. Defined so far: .*'t_known'"):
         get("t_nope")
 
 
