@@ -36,7 +36,7 @@ import reprlib
 
 import numpy as np
 
-from ._checks import as_number, check_choice, check_positive
+from ._checks import as_number, check_positive
 
 _REGISTRY = {}
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -264,6 +264,31 @@ def one_of(choices):
         if all(mismatch):
             return False, mismatch[0]
         return False, f"{_short(answer)} is not the answer we are looking for."
+
+    return check
+
+
+def choice(right, options):
+    """Build a check for a multiple-choice answer: ``right`` is one of ``options``.
+
+    Used by the answer key (``course_lib/answers``).  An answer outside the
+    options is told what the options are, so a typo is not just "wrong".
+
+    >>> check = choice("higher", options=("higher", "about the same", "lower"))
+    >>> check("Higher")
+    (True, "'Higher' is right.")
+    >>> check("up")
+    (False, 'choose one of "higher", "about the same", "lower".')
+    """
+    if isinstance(options, str) or not options or right not in options:
+        raise ValueError(f"choice: right must be one of the options, got {right!r} and {options!r}.")
+    options = tuple(options)
+    right_check = one_of([right])
+
+    def check(answer):
+        if not isinstance(answer, str) or answer.strip().casefold() not in [o.casefold() for o in options]:
+            return False, "choose one of " + ", ".join(f'"{o}"' for o in options) + "."
+        return right_check(answer)
 
     return check
 

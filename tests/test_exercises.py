@@ -268,7 +268,7 @@ def test_every_public_name_says_where_it_is_taught_and_has_an_example():
 
     public = [obj for name, obj in vars(exercises).items() if not name.startswith("_")
               and (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == exercises.__name__]
-    assert {obj.__name__ for obj in public} == {"Exercise", "get", "close_to", "one_of", "equals",
+    assert {obj.__name__ for obj in public} == {"Exercise", "get", "close_to", "one_of", "equals", "choice",
                                                 "Key", "answer_key", "exercise"}
     for obj in public:      # which notebook (tests/test_docstrings.py), or that the answer key uses it
         assert "Taught in ``0" in obj.__doc__ or "answer key" in obj.__doc__.lower(), obj.__name__

@@ -221,7 +221,7 @@ def main(argv=None):
     parser.add_argument("--stride", type=int, default=3,
                         help="SEED step between runs (default 3: each notebook averages SEED..SEED+2)")
     parser.add_argument("--jobs", type=int, default=1,
-                        help="notebooks run at once (default 1, with 2 torch threads; more: 1 thread each)")
+                        help="notebooks run at once (default 1, with the course's default torch threads; more: 1 thread each)")
     parser.add_argument("--out", default=str(ROOT / "_course_runs" / "bench"), help="executed copies")
     parser.add_argument("--no-write", action="store_true", help="do not write docs/BENCHMARKS.md and docs/bench.json")
     parser.add_argument("--merge", action="store_true",

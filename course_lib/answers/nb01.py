@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..exercises import Key, close_to, one_of
+from ..exercises import Key, choice, close_to, one_of
 
 SPECIMEN_LEAK = "one specimen, both sides"
 GAP_CHOICES = ("higher", "about the same", "lower")
@@ -22,17 +22,6 @@ def _leaky_gap(results):
     return float(np.mean(runs["leaky val"]) - np.mean(runs["leaky test"]))
 
 
-def _choice(options, right):
-    """A multiple-choice check: an answer outside ``options`` is told the options."""
-    right_check = one_of([right])
-
-    def check(answer):
-        if not isinstance(answer, str) or answer.strip().casefold() not in options:
-            return False, "choose one of " + ", ".join(f'"{o}"' for o in options) + "."
-        return right_check(answer)
-
-    return check
-
 
 def _p_solution(results):
     runs = results[SPECIMEN_LEAK]
@@ -48,23 +37,28 @@ KEYS = [
     Key("01.p",
         predict=True,
         needs=("results",),
-        check=lambda results: _choice(GAP_CHOICES, gap_category(_leaky_gap(results))),
+        check=lambda results: choice(gap_category(_leaky_gap(results)), GAP_CHOICES),
         answer=lambda results: gap_category(_leaky_gap(results)),
         hint="The test specimens are new, and their outcomes are coin flips. The validation frames are not new: "
              "ask what the model has seen of their specimens.",
         solution=_p_solution),
     Key("01.1",
-        check=close_to(1 - (1 / 3) ** 3, tol=0.01),
+        check=close_to(1 - (1 / 3) ** 3, tol=0.02),   # the paper answer; also a count at SEED = 0 to 3
         answer=1 - (1 / 3) ** 3,
-        hint="Take one validation frame. Its specimen has three other frames, and each lands in the validation fold "
-             "with a chance of about 1/3, independently enough. The frame is 'unseen' only if all three do.",
+        hint="Take one validation frame. How many other frames does its specimen have, and into how many folds "
+             "can each of them fall? Its specimen is missing from training only if every one of them falls into "
+             "the frame's own fold.",
         solution="1 - (1/3)**3 = 26/27, about 0.963: a frame's specimen is absent from training only if its three "
                  "sibling frames all fall in the same validation fold. Counted on the notebook's own split:\n"
                  "    study = filmed_study(SEED)\n"
                  "    for fit, val in StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(study.images, "
                  "study.labels):\n"
                  "        print(np.isin(study.groups[val], study.groups[fit]).mean())\n"
-                 "At SEED = 0 this prints 0.963, 0.963, 0.962 (seeds 1 and 2 give a mean of 0.950 and 0.962). "
+                 "At SEED = 0 this prints 0.963, 0.963, 0.962 (seeds 1 and 2 give a mean of 0.950 and 0.962; single "
+                 "folds at seeds 0 to 5 range from 0.89 to 1.00, because a fold holds only about 107 frames and the "
+                 "folds are stratified by outcome, not dealt independently). The check wants the paper answer and "
+                 "accepts 0.02 either side of 26/27: the fold means of SEED = 0 to 3 pass, while 8/9 (two "
+                 "siblings), 80/81 (four) and 2/3 do not. "
                  "So a model that memorised every specimen it trained on, and guessed the rest, would score about "
                  "0.963 + 0.037 x 0.5 = 0.98 on that validation fold while scoring 0.5 on new specimens. The linear "
                  "head memorises only part of it, which is why the leaky score is lower than that."),
@@ -78,9 +72,9 @@ KEYS = [
                  "     6 originals per class: +0.136 (+0.106..+0.160)   (the notebook's regime)\n"
                  "    20 originals per class: +0.051 (+0.019..+0.075)   (smaller in every seed)\n"
                  "With more labels the probe generalises better, so its test score rises towards the (memorised) "
-                 "validation score: test 0.798 -> 0.890, leaky validation about 0.93 in both. The honest split's gap "
-                 "stayed near -0.06 at both sizes. A leak is worst exactly when data are scarce, which is also "
-                 "when people augment and reuse the most."),
+                 "validation score: test 0.798 -> 0.890, leaky validation about 0.93 to 0.94 in both. The honest "
+                 "split's gap stayed near -0.06 at both sizes. This leak was largest with the fewest labels, "
+                 "which is also when people augment and reuse the most."),
     Key("01.3",
         check=one_of(["GroupKFold", "StratifiedGroupKFold"]),
         answer="GroupKFold",

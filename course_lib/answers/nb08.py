@@ -78,11 +78,14 @@ Measured at SEED = 0 (seeds 0, 1, 2), LoRA's chosen rate 0.01, about 15 s for al
   block3 alone   0.794 0.818 0.846 (mean 0.819)   1,733 trainable
   all three      0.802 0.823 0.874 (mean 0.833)   2,537 trainable  (the notebook's LoRA runs, same numbers)
   (feature extraction at its chosen rate: 0.759)
-What to conclude: on these seeds block3 alone mattered most (it beat block1 alone at each of the three seeds) and
-got most of the way from the frozen baseline to adapters everywhere, with about two thirds of the parameters.
-block1, where flipped brightness first enters, helped least, although it is also the cheapest (100 adapter
-numbers). The flip is not only a low-level change: a higher block can learn to read the inverted features. Three
-seeds and 900 test scans: a ranking of block3 over block1, not a precise size of the gaps."""),
+What to conclude: on these seeds block3 alone helped most (it beat block1 alone at each of the three seeds) and
+got about four fifths of the way from the frozen baseline to adapters everywhere, with about two thirds of the
+parameters. block1, where flipped brightness first enters, helped least. Read that with its confounds: at the same
+rank the adapters are not the same size (100 numbers on block1 against 1,408 on block3), a rank-4 update of
+block1's 16 x 9 kernel matrix (rank up to 9) cannot, for example, simply negate it, and LoRA leaves every bias
+frozen. So this shows that a higher block can learn to read the inverted features, not that the first filters
+do not matter. Three seeds and 900 test scans: a ranking of block3 over block1 at rank 4, not a precise size of
+the gaps."""),
     Key("08.4",
         hint="forgetting.block_change(model) returns a dict per block; compare 'output_change' for FULL and LORA "
              "at the same rate, and average over the three seeds' models in runs[(n, r)], as section 4 did for "
@@ -105,8 +108,9 @@ What to conclude: at the same rate LoRA changed the outputs of block2 and block3
 every rate; in block1 not always (at 0.003 it changed more), as with the weight change. The pair that changed the
 outputs by about as much is LoRA at 0.01 and full fine-tuning at 0.003 (0.28 against 0.27-0.31 in the upper
 blocks), and they also kept about as much of the source task (0.888 and 0.899) and scored about alike on the target
-(0.833 and 0.845). That supports, on three seeds, the reading of section 4: how far a run changes its blocks sets
-its place in the learning-forgetting picture more than which kind of update it used."""),
+(0.833 and 0.845). That is consistent with the reading of section 4, that how far a run changes its blocks sets
+its place in the learning-forgetting picture more than which kind of update it used; it is one matched pair on
+three seeds, so a hint, not a test of it."""),
     Key("08.5",
         hint="For each strategy, compute val_acc(n, r).mean() + col(n, r, 'source_accuracy').mean() for every r in "
              "RATES[n], and BASE_SOURCE - col(n, r, 'source_accuracy').mean() for the filter; then take the best "
@@ -148,8 +152,10 @@ Measured at SEED = 0 (seeds 0, 1, 2), about 15 s, mean over the seeds (per seed 
   LoRA              3e-2: val 0.800 (0.77..0.84), test 0.826, source 0.708 (0.518..0.865)
                     1e-2: val 0.817,              test 0.833, source 0.888
 What to conclude: neither validation score still rises. Full fine-tuning breaks on the target too (0.13 lower) and
-its source task falls to 0.10, the chance level of ten source classes: at this rate the pretrained features are
-gone, so the grid's edge was close to its best rate. LoRA's validation score is about level (0.017 lower, within
+its source task, read with the old head, falls to 0.10, the chance level of ten source classes: the old head reads
+nothing from these features any more (how much of the knowledge is really gone would take a re-probe, as in
+section 4; this solution did not run one). So full fine-tuning's best rate lies below 3e-2, and the grid's edge
+was a sensible place to stop. LoRA's validation score is about level (0.017 lower, within
 the standard error of 100 scans), its target score too, but its source task drops by 0.18 on average and varies a
 lot between seeds. Extending the grid was the right check to make, and it says: stop at 1e-2."""),
 ]
