@@ -1,8 +1,11 @@
 """Answer key for ``07_negative_transfer``.
 
 The open exercises' solutions quote results measured with the notebook's own settings (SEED = 0, so
-seeds 0, 1, 2; FAST = False; COURSE_THREADS=1).  The predictions are about claims that the notebook's
-lesson checks assert, which hold at every one of the 20 seed sets of `make bench`.
+seeds 0, 1, 2; FAST = False; COURSE_THREADS=1).  Each prediction rests on lesson checks that held at every one
+of the 20 seed sets of `make bench` (docs/BENCHMARKS.md).  07.p1 ("above") on "the fine-tuned conflicting base
+scores below scratch" (gap 0.258 to 0.360, threshold 0.15).  07.p2 ("closer": more than half the gap closed) on
+two checks together: "the recipe explains most of the loss" recovered 0.272 or more in every set, while the gap
+was 0.360 at most, so the fraction closed was at least 0.272 / 0.360 = 0.756 in every set.
 
 ``verdict_rule_check`` is the behaviour check of exercise 07.1: it calls the learner's function on
 cases and says which one failed, and why.
@@ -39,9 +42,10 @@ def _p1_solution(control, transfer):
     if where == "below":
         return text + ("In the notebook's full run (FAST = False) scratch was above by 0.25 or more in every one of "
                        "the 20 seed sets of `make bench`; a short run is not that test.")
-    return text + ("A base can leave you worse off than no base at all: negative transfer. Nothing in the transfer "
-                   "run's own curves said so; only the control did. The lesson check asserts a gap of 0.15 or more, "
-                   "and every one of the 20 seed sets of `make bench` gave one.")
+    return text + ("A base can leave you worse off than no base at all: negative transfer. Nothing decisive in the "
+                   "transfer run's own curves said so (at most a training accuracy that ends well short of 1.0); "
+                   "only the control did. The lesson check asserts a gap of 0.15 or more, and every one of the 20 "
+                   "seed sets of `make bench` gave 0.25 or more.")
 
 
 # --------------------------------------------------------------------------- prediction 2 (section 5)
@@ -62,10 +66,11 @@ def _p2_solution(fine_tuned, scratch_recipe, control):
     reach = ("it even ends above the control this time; the full run at SEED = 0 left it below on every seed"
              if _mean(scratch_recipe) > _mean(control) else "often not all the way: read the verdict")
     return text + (f"With every layer at LR_SCRATCH the base comes much closer to the control ({reach}). Most of "
-                   "the loss came from pairing a base with nothing to teach the clinic with a recipe designed to "
+                   "the loss came from pairing a base with little to teach the clinic with a recipe designed to "
                    "keep the base where it is; negative transfer is a property of the base and of how it is used. "
-                   "The lesson check asserts a gain of 0.15 or more over the careful fine-tune, true in all 20 seed "
-                   "sets of `make bench`.")
+                   "The lesson check asserts a gain of 0.15 or more over the careful fine-tune; in all 20 seed sets "
+                   "of `make bench` the gain was 0.27 or more and the gap 0.36 at most, so more than half of the gap "
+                   "(three quarters or more) was closed in every one.")
 
 
 # --------------------------------------------------------------------------- exercise 1: checked by behaviour
@@ -74,6 +79,7 @@ VERDICT_CASES = [      # (transfer, control, margin, why)
     ([0.50, 0.60], [0.60, 0.70], 0.0, "transfer lost on both seeds"),
     ([0.71, 0.69, 0.74], [0.66, 0.70, 0.62], 0.0, "transfer won two seeds and lost one, although its mean is higher"),
     ([0.60, 0.70], [0.60, 0.60], 0.0, "a tie on one seed is not a win"),
+    ([0.50, 0.60], [0.60, 0.60], 0.0, "a tie on one seed is not a loss"),
     ([0.40, 0.50, 0.45], [0.55, 0.52, 0.50], 0.0, "transfer lost on all three seeds"),
     ([0.71, 0.69, 0.74], [0.66, 0.66, 0.62], 0.02, "every seed won by more than the margin 0.02"),
     ([0.71, 0.69, 0.74], [0.66, 0.66, 0.62], 0.04, "one seed won by only 0.03, less than the margin 0.04"),
@@ -128,9 +134,12 @@ def _solution_2(runs):
             "    m = {n: scores(runs[n]).mean() for n in runs}\n"
             "    (m['scans-shuffled, scratch recipe'] - m['scans-shuffled, fine-tuned']) / "
             "(m['from scratch'] - m['scans-shuffled, fine-tuned'])\n"
-            "So most of the loss is the pairing of this base with the careful recipe; what is left (the rest of the "
-            "gap) is what the base itself costs against random weights, with the same recipe. The lesson check "
-            "'the recipe explains most of the loss' asserts the recovered part is 0.15 or more.")
+            + ("So most of the loss is the pairing of this base with the careful recipe; "
+               if _fraction(runs) > 0.5 else "Here the recipe recovered less than half of it; ")
+            + "what is left (the rest of the gap) is what the base itself costs against random weights, with the "
+            "same recipe. The lesson check 'the recipe explains most of the loss' asserts the recovered accuracy is "
+            "0.15 or more; over the 20 seed sets of `make bench` it was 0.272 or more with a gap of 0.360 at most, a "
+            "fraction of 0.75 or more in every set.")
 
 
 # --------------------------------------------------------------------------- open exercises: measured results
@@ -151,7 +160,7 @@ would happen 1 time in 8; it is a screen, not a significance test.
 
 What to do with "unclear": do not report it as a gain. Add seeds (5 or 10) and look again; check that the runs
 really share labels and budget; and ask whether the difference matters at all (a margin says what is too small to
-care about). If it stays unclear, the cheaper option (often the model from scratch, or the smaller base) wins by
+care about). If it stays unclear, the simpler option (the smaller base, or no base: one dependency fewer) wins by
 default, and the report says that transfer made no measurable difference."""
 
 _SOLUTION_4 = """\
@@ -178,27 +187,30 @@ What to conclude, at these three seeds: the number of labels matters, in the dir
 describe. With few labels (3 to 10 per class) the control is weak, and the shuffled base trained with the
 control's recipe beat it on every seed: even a base pretrained on garbage labels can be a better start than
 random weights when there is almost nothing to learn from (compare Maennel et al. 2020). With 20 labels it lost
-on every seed, and at 40 the two were level. Used the careful way, the base lost by little (or unclearly) with
-few labels, and by about 0.3 from 20 labels up: the more target labels, the stronger the control and the higher
-the bar. One seed set of three seeds, and the control is noisy at 10 labels (0.30 to 0.55): a lead, not a claim
-this notebook asserts."""
+on every seed, and at 40 the two were level. Used the careful way, the base lost 0.09 or less with few labels
+(hurt on every seed at 5, unclear at 3 and 10), and about 0.3 from 20 labels up. The control grows stronger with
+every step in labels; the base's deficit does not grow at every step: from 20 to 40 both gaps shrink a little.
+So the pattern is few labels against many, not "each extra label makes transfer worse". One seed set of three
+seeds, and the control is noisy at 10 labels (0.30 to 0.55): a lead, not a claim this notebook asserts."""
 
 
 KEYS = [
     Key("07.p1", predict=True, needs=("control", "transfer"),
         check=lambda control, transfer: one_of([_above_or_below(control, transfer)]),
         answer=_above_or_below,
-        hint="The shuffled base was trained on labels that carry no information about shapes. Is a start that "
-             "learnt nothing useful better than a random start, and what does the careful fine-tuning rate do to "
-             "a start? Answer \"above\" or \"below\".",
+        hint="Weigh the two starts. The shuffled base was trained on labels that carry no information about "
+             "shapes, though its early layers still saw thousands of scans; the control starts from random weights "
+             "but trains every layer at the from-scratch rate, while the careful recipe keeps the base near where "
+             "it started. Answer \"above\" or \"below\".",
         solution=_p1_solution),
     Key("07.p2", predict=True, needs=("fine_tuned", "scratch_recipe", "control"),
         check=lambda fine_tuned, scratch_recipe, control: one_of([_closer_or_as_far(fine_tuned, scratch_recipe,
                                                                                     control)]),
         answer=_closer_or_as_far,
-        hint="The careful recipe trains at a small rate, to keep a good base close to where it started. What does it "
-             "keep, when the base is a bad one? Answer \"closer\" (it closes more than half of the gap) or "
-             "\"as far\".",
+        hint="Two things could hold the shuffled base back: its weights, or the small rate that keeps them close "
+             "to where they started. The control's recipe changes only the second. If the weights were most of the "
+             "problem, which answer would you expect; and if the rate were? Answer \"closer\" (it closes more than "
+             "half of the gap) or \"as far\".",
         solution=_p2_solution),
     Key("07.1",
         check=verdict_rule_check,
