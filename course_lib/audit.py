@@ -18,7 +18,14 @@ non-transfer control          a from-scratch run among ``runs``                 
 transfer vs control           ``compare.transfer_verdict`` of each run vs control    07_negative_transfer
 train-validation gap          final train minus validation accuracy (Histories)      06_tiny_dataset_overfitting
 per-class recall              the class the model finds least often                  03_class_imbalance
+preprocessing vs the base     train's pixel range and polarity against the source's  11_batchnorm_and_preprocessing
+frozen BatchNorm              frozen BatchNorm layers left in training mode          11_batchnorm_and_preprocessing
 ============================  =====================================================  ==========================
+
+The last two rows appear only where they apply: "preprocessing vs the base"
+when a base is given and either its model card states its preprocessing
+(``BaseCard.preprocessing``) or train's images differ from its source in range
+or polarity; "frozen BatchNorm" when the model given has BatchNorm layers.
 
 The checks reuse the course's diagnostics (``leaks.find_leaks``,
 ``domains.feature_distance``, ``compare.transfer_verdict``,
@@ -54,7 +61,7 @@ import numpy as np
 from . import compare, data, domains, folders, leaks, models
 from ._checks import check_positive, check_scores, is_imageset
 
-__all__ = ["AuditRow", "AuditReport", "audit", "NOTEBOOKS"]
+__all__ = ["AuditRow", "AuditReport", "audit", "pixel_profile", "NOTEBOOKS"]
 
 # The notebook that teaches the fix of each risk.
 NOTEBOOKS = {
@@ -65,6 +72,8 @@ NOTEBOOKS = {
     "baseline": "05_skipped_baseline",
     "overfitting": "06_tiny_dataset_overfitting",
     "control": "07_negative_transfer",
+    "batchnorm": "11_batchnorm_and_preprocessing",
+    "preprocessing": "11_batchnorm_and_preprocessing",
 }
 STATUSES = ("ok", "risk", "skipped")
 
@@ -107,6 +116,19 @@ MIN_RECALL_SHARE = 0.5
 # The names the audit reads as the frozen baseline and the non-transfer control in ``runs`` unless told
 # otherwise (audit(..., frozen=..., control=...)): the names strategies.run_strategies gives them.
 FROZEN_RUN, CONTROL_RUN = "frozen baseline", "from scratch"
+# Polarity: the share of images brighter on average than their median pixel (bright marks on a darker
+# background).  Measured: the course's scans 1.00 (clinic 0.97, field station 0.99), scikit-learn's digits 1.00,
+# each of them inverted 0.00-0.03; the photos 0.49 (no clear polarity, so not checked).  A source counts as having
+# a polarity when its share lies outside CLEAR_POLARITY..1-CLEAR_POLARITY, and train's images as the other
+# polarity when their share lies on the other side of one half.
+CLEAR_POLARITY = 0.2
+# Range: train's 99th-percentile pixel (after ImageSet.tensors scales to 0..1) divided by the source's.  Measured:
+# clinic 1.00, field station 0.93, digits 1.10 against the scans (0.89); images divided by 255 twice read 0.004.
+MAX_RANGE_RATIO = 2.0
+# A running mean that moved by more than this many of the base's standard deviations (largest over the channels
+# of a frozen layer) counts as moved: the base's statistics are float32 numbers copied exactly, so any real update
+# moves them far more (measured in notebook 11).
+STATS_MOVED = 1e-4
 
 
 # --------------------------------------------------------------------------- the report
@@ -525,6 +547,98 @@ def _recall_row(model, evalset, what):
                     NOTEBOOKS["imbalance"])
 
 
+def pixel_profile(images):
+    """``(polarity, level)`` of an ImageSet's images: what the preprocessing row compares.
+
+    Taught in ``11_batchnorm_and_preprocessing``.  ``polarity`` is the share of
+    images brighter on average than their median pixel (near 1: bright marks
+    on a dark background; near 0: dark marks on a light one); ``level`` is the
+    99th percentile of the pixels as the model sees them (0..1).
+
+    >>> from course_lib import data
+    >>> scans = data.load("scans_test")
+    >>> [round(v, 2) for v in pixel_profile(scans)], [round(v, 2) for v in pixel_profile(scans.replace(images=255 - scans.images))]
+    ([1.0, 0.89], [0.0, 1.0])
+    """
+    x = images.tensors()[0].numpy().reshape(len(images), -1)
+    polarity = float(np.mean(x.mean(1) > np.median(x, 1)))
+    return polarity, float(np.percentile(x, 99))
+
+
+def _preprocessing_row(base_name, train):
+    """Train's images against the base's source: polarity and pixel range; None when there is nothing to say."""
+    if base_name is None:
+        return None
+    card = models.BASES[base_name]
+    source = data.load(card.source + "_test")
+    (pol, level), (pol_src, level_src) = pixel_profile(train), pixel_profile(source)
+    check, nb, said = "preprocessing vs the base", NOTEBOOKS["preprocessing"], []
+    clear = not CLEAR_POLARITY <= pol_src <= 1 - CLEAR_POLARITY
+    if clear and (pol > 0.5) != (pol_src > 0.5):
+        said.append(f"{pol:.0%} of your images are brighter than their median pixel against {pol_src:.0%} of the "
+                    f"source's ({card.source!r}): the other polarity, so invert them (255 - images) before the "
+                    "base sees them")
+    ratio = level / level_src if level_src > 0 else float("inf")
+    if not 1 / MAX_RANGE_RATIO <= ratio <= MAX_RANGE_RATIO:
+        said.append(f"your brightest pixels reach {level:.3g} (99th percentile, in the 0..1 the model sees) against "
+                    f"{level_src:.3g} in the source: another range (scaled twice, or not at all?), so scale them as "
+                    "the base's source was")
+    wanted = f" The model card asks for: {card.preprocessing['how']}." if card.preprocessing else ""
+    if said:
+        return AuditRow(check, "risk", "; ".join(said) + "." + wanted, nb)
+    if card.preprocessing is None:
+        return None
+    return AuditRow(check, "ok", f"your images match the source of {base_name!r} in polarity ({pol:.0%} brighter "
+                    f"than their median pixel, source {pol_src:.0%}) and range (99th percentile {level:.2f}, "
+                    f"source {level_src:.2f}).{wanted}", nb)
+
+
+def _batchnorm_row(model):
+    """The model's frozen BatchNorm layers: left in training mode, or moved from the base; None without BatchNorm."""
+    layers = models.batchnorm_layers(model) if model is not None else []
+    if not layers:
+        return None
+    check, nb = "frozen BatchNorm", NOTEBOOKS["batchnorm"]
+    frozen = [i for i, layer in enumerate(layers) if not any(p.requires_grad for p in layer.parameters())]
+    training = [i for i in frozen if layers[i].training]
+    moved = _stats_moved(model, layers)
+    moved_frozen = {i: m for i, m in moved.items() if i in frozen and m > STATS_MOVED}
+    since = (f"; their running statistics have moved from the base's by up to {max(moved_frozen.values()):.2f} of "
+             "its standard deviations" if moved_frozen else "")
+    if training:
+        return AuditRow(check, "risk", f"{len(training)} of {len(layers)} BatchNorm layers have frozen weights but "
+                        f"are in training mode: every training pass normalises by the batch and updates their "
+                        f"running statistics{since}. Call models.freeze_batchnorm(model) before training.", nb)
+    if moved_frozen:
+        return AuditRow(check, "risk", f"{len(moved_frozen)} frozen BatchNorm layers are in eval mode now, but{since[1:]}: "
+                        "they were trained in training mode. Reload the base, call models.freeze_batchnorm(model), "
+                        "and train again.", nb)
+    if frozen:
+        return AuditRow(check, "ok", f"{len(frozen)} of {len(layers)} BatchNorm layers are frozen and in eval mode "
+                        "(their running statistics stay the base's).", nb)
+    return AuditRow(check, "ok", f"the {len(layers)} BatchNorm layers are trained with the rest of the model, "
+                    "so their statistics may follow the new data.", nb)
+
+
+def _stats_moved(model, layers):
+    """``{layer index: largest change of its running mean, in the base's standard deviations}`` (empty: no base)."""
+    name = getattr(model, "base_name", None)
+    if name not in models.BASES:
+        return {}
+    with np.load(data.data_path(models.BASES[name].file), allow_pickle=False) as f:
+        stored = {k: f[k] for k in f.files}
+    prefix = {id(m): k for k, m in model.named_modules()}
+    out = {}
+    for i, layer in enumerate(layers):
+        key = prefix[id(layer)]
+        if key + ".running_mean" not in stored:
+            continue
+        mean0, var0 = stored[key + ".running_mean"], stored[key + ".running_var"]
+        change = np.abs(layer.running_mean.detach().cpu().numpy() - mean0) / np.sqrt(var0 + layer.eps)
+        out[i] = float(change.max())
+    return out
+
+
 # --------------------------------------------------------------------------- audit
 def audit(train, val, *, base=None, runs=None, frozen=FROZEN_RUN, control=CONTROL_RUN, model=None, test=None,
           leak_threshold=None):
@@ -601,4 +715,5 @@ def audit(train, val, *, base=None, runs=None, frozen=FROZEN_RUN, control=CONTRO
     rows.append(_distance_row(base, base_name, train))
     rows += _run_rows(runs)
     rows.append(_recall_row(model, test if test is not None else val, "test" if test is not None else "val"))
+    rows += [r for r in (_preprocessing_row(base_name, train), _batchnorm_row(model)) if r is not None]
     return AuditReport(f"{train.name!r} (train) and {val.name!r} (val)", rows)

@@ -40,7 +40,8 @@ from .data import DOMAINS, MANIFEST, data_dir, sha256
 # Every file has its own seed, so changing one file never shifts another.
 SEEDS = dict(scans=1, scans_test=2, photos=3, photos_test=4, clinic=5, clinic_test=6,
              pretrain_scans=7, pretrain_photos=8, train_scans=9, train_photos=10,
-             pretrain_shuffled=11, shuffle_labels=12, train_shuffled=13, field=14, field_test=15)
+             pretrain_shuffled=11, shuffle_labels=12, train_shuffled=13, field=14, field_test=15,
+             pretrain_bn=16, train_bn=17)
 
 N_SCANS_PER_CLASS = 100          # scans.npz, scans_test.npz: for probing the source task
 N_PHOTOS_PER_CLASS = 100
@@ -81,6 +82,11 @@ PRETRAIN = {
     "scans-shuffled": PretrainSpec(domain="scans", n_per_class=100, arch="small", epochs=60, lr=3e-3,
                                    images_seed="pretrain_shuffled", order_seed="train_shuffled",
                                    shuffle_seed="shuffle_labels"),
+    # Notebook 11's base: the recipe of scans-s (the same source, amount of data, epochs and rate) on an
+    # architecture with BatchNorm after each convolution, with its own seeds.  A base made for one lesson
+    # (``lesson`` in models.BASES) is listed apart in the manifest ("lesson_bases").
+    "scans-bn": PretrainSpec(domain="scans", n_per_class=800, arch="small-bn", epochs=30, lr=3e-3,
+                             images_seed="pretrain_bn", order_seed="train_bn"),
 }
 
 
@@ -167,26 +173,35 @@ def build_bases(out, log=print):
     return {base: build_base(out, base, log) for base in PRETRAIN}
 
 
+BASE_SECTIONS = ("bases", "conflicting_bases", "lesson_bases")     # the manifest's sections of model cards
+
+
 def write_manifest(out, bases_report=None):
     """Write ``out/MANIFEST.json``; without ``bases_report`` the bases' sections are kept as they were.
 
-    Bases not in ``models.OFFERED_BASES`` (made to fail, for notebook 07) go to
-    the section ``conflicting_bases``, the others to ``bases``.
+    Bases made to fail (``conflicting`` in ``models.BASES``, for notebook 07)
+    go to the section ``conflicting_bases``, bases made for one lesson
+    (``lesson``, notebook 11's BatchNorm base) to ``lesson_bases``, the others
+    (``models.OFFERED_BASES``) to ``bases``.
     """
-    from .models import OFFERED_BASES
+    from .models import BASES, OFFERED_BASES
 
     if bases_report is None:
         old = json.loads((out / MANIFEST).read_text())
-        bases_report = {**old.get("bases", {}), **old.get("conflicting_bases", {})}
+        bases_report = {k: v for section in BASE_SECTIONS for k, v in old.get(section, {}).items()}
     files = {}
     for path in sorted(p for p in out.rglob("*.npz")):
         rel = path.relative_to(out).as_posix()
         files[rel] = dict(sha256=sha256(path), bytes=path.stat().st_size)
     card = lambda v: {kk: vv for kk, vv in v.items() if kk != "seconds"}
-    conflicting = lambda k: k not in OFFERED_BASES
+    lesson = lambda k: k in BASES and BASES[k].lesson is not None
+    conflicting = lambda k: k not in OFFERED_BASES and not lesson(k)
     manifest = dict(rebuild_command="make data  (python -m course_lib.build)", files=files,
-                    bases={k: card(v) for k, v in bases_report.items() if not conflicting(k)},
+                    bases={k: card(v) for k, v in bases_report.items() if k in OFFERED_BASES},
                     conflicting_bases={k: card(v) for k, v in bases_report.items() if conflicting(k)})
+    lessons = {k: card(v) for k, v in bases_report.items() if lesson(k)}
+    if lessons:
+        manifest["lesson_bases"] = lessons
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
@@ -229,7 +244,7 @@ def verdict(manifest, reference, tolerance=BASE_TOLERANCE):
     lines = compare(manifest, reference)
     if not lines:
         return "bit-identical", [f"All {len(reference['files'])} rebuilt files match the committed checksums."]
-    cards = lambda m: {**m.get("bases", {}), **m.get("conflicting_bases", {})}
+    cards = lambda m: {k: v for section in BASE_SECTIONS for k, v in m.get(section, {}).items()}
     new, old = cards(manifest), cards(reference)
     digest = lambda m, name: (m["files"].get(name) or {}).get("sha256")
     differing = [name for name in sorted(set(manifest["files"]) | set(reference["files"]))
@@ -282,7 +297,17 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=None, help="folder to write (default: data/)")
     parser.add_argument("--images-only", action="store_true",
                         help="regenerate the image files only and keep the bases (seconds, for authors)")
+    parser.add_argument("--base", choices=sorted(PRETRAIN), default=None,
+                        help="pretrain this one base again and update its entries of the manifest (for authors)")
     args = parser.parse_args(argv)
+    if args.base:
+        out = args.out or data_dir()
+        old = json.loads((out / MANIFEST).read_text())
+        report = {k: v for section in BASE_SECTIONS for k, v in old.get(section, {}).items()}
+        report[args.base] = build_base(out, args.base)
+        write_manifest(out, report)
+        print(f"Base {args.base} rebuilt in {out}; the other files kept. Run `make data-check` before committing.")
+        return 0
     if args.images_only:
         out = args.out or data_dir()
         build_data(out)

@@ -29,9 +29,16 @@ BLOCKS = ("block1", "block2", "block3")
 PIXEL_MEAN, PIXEL_STD = 0.3, 0.2    # images arrive in 0..1; the model centres them first
 
 
-def conv_block(c_in, c_out, pool=True):
-    """Conv 3x3 -> ReLU (-> max-pool 2x2): the unit the backbone is made of."""
-    layers = [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU()]
+def conv_block(c_in, c_out, pool=True, batchnorm=False):
+    """Conv 3x3 -> ReLU (-> max-pool 2x2): the unit the backbone is made of.
+
+    With ``batchnorm=True``: Conv 3x3 (no bias) -> BatchNorm -> ReLU (-> max-pool),
+    the block of the ``"small-bn"`` architecture (notebook 11).
+    """
+    if batchnorm:
+        layers = [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+    else:
+        layers = [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU()]
     if pool:
         layers.append(nn.MaxPool2d(2))
     return nn.Sequential(*layers)
@@ -42,20 +49,24 @@ class SmallCNN(nn.Module):
 
     ``width`` sets the channels of the first block (doubled in each next block),
     so ``width=16`` has about 24k parameters and ``width=32`` about 94k.
-    Input: images shaped (N, 1, 20, 20) with values in 0..1.
+    ``batchnorm=True`` puts a BatchNorm layer after each convolution (the
+    ``"small-bn"`` architecture).  Input: images shaped (N, 1, 20, 20) with
+    values in 0..1.
     """
 
-    def __init__(self, n_classes, width=16):
+    def __init__(self, n_classes, width=16, batchnorm=False):
         super().__init__()
         check_positive("n_classes", n_classes, integer=True)
         check_positive("width", width, integer=True)
         if n_classes < 2:
             raise ValueError(f"n_classes must be at least 2 for a classifier, got {n_classes}.")
-        self.n_classes, self.width = n_classes, width
+        self.n_classes, self.width, self.batchnorm = n_classes, width, bool(batchnorm)
+        self.batchnorm_frozen = False         # set by freeze_batchnorm: BatchNorm stays in eval mode
+        bn = self.batchnorm
         self.backbone = nn.Sequential(OrderedDict(
-            block1=conv_block(1, width),
-            block2=conv_block(width, 2 * width),
-            block3=conv_block(2 * width, 4 * width, pool=False),
+            block1=conv_block(1, width, batchnorm=bn),
+            block2=conv_block(width, 2 * width, batchnorm=bn),
+            block3=conv_block(2 * width, 4 * width, pool=False, batchnorm=bn),
             pool=nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()),
         ))
         self.head = nn.Linear(4 * width, n_classes)
@@ -74,6 +85,14 @@ class SmallCNN(nn.Module):
     def forward(self, x):
         return self.head(self.features(x))
 
+    def train(self, mode=True):
+        """Set train or eval mode; BatchNorm layers frozen by :func:`freeze_batchnorm` stay in eval mode."""
+        super().train(mode)
+        if self.batchnorm_frozen:
+            for layer in batchnorm_layers(self):
+                layer.eval()
+        return self
+
 
 def _check_input(x):
     if not torch.is_tensor(x) or x.ndim != 4 or x.shape[1] != 1:
@@ -86,7 +105,8 @@ def _check_input(x):
 
 
 # --------------------------------------------------------------------------- registry
-ARCHITECTURES = {"small": 16, "large": 32}
+ARCHITECTURES = {"small": 16, "large": 32, "small-bn": 16}     # name -> width of the first block
+BATCHNORM_ARCHITECTURES = ("small-bn",)                        # a BatchNorm layer after each convolution
 
 @dataclass(frozen=True)
 class BaseCard:
@@ -105,6 +125,8 @@ class BaseCard:
     n_source_classes: int
     summary: str
     conflicting: bool = False
+    lesson: str = None               # a base made for one lesson: loaded by name, not offered for a new task
+    preprocessing: dict = None       # what its input must look like, as its model card states it (notebook 11)
 
 
 # Pretrained bases shipped in data/bases/.  Read the model cards in data/MODEL_CARD.md.
@@ -117,18 +139,27 @@ BASES = {
                                summary="small base pretrained on lab scans whose labels were shuffled "
                                        "(garbage labels: a conflicting base)",
                                conflicting=True),    # made to fail on purpose (notebook 07)
+    # notebook 11's base: like scans-s, but each convolution is followed by BatchNorm, as in most real bases
+    "scans-bn": BaseCard(file="bases/scans-bn.npz", arch="small-bn", source="scans", n_source_classes=10,
+                         summary="small base with BatchNorm layers, pretrained on lab scans (notebook 11)",
+                         lesson="11_batchnorm_and_preprocessing",
+                         preprocessing=dict(size=(20, 20), range=(0.0, 1.0), polarity="bright marks on a dark "
+                                            "background", how="grayscale, 20x20, uint8 pixels divided by 255 "
+                                            "(ImageSet.tensors does it); not inverted, not standardised")),
 }
-# The bases the course offers for a new task: every base except those made to fail on purpose.
-OFFERED_BASES = tuple(name for name, card in BASES.items() if not card.conflicting)
+# The bases the course offers for a new task: every base except those made to fail on purpose and those made
+# for one lesson (notebook 11's BatchNorm base), so the listings of the earlier notebooks stay as they were.
+OFFERED_BASES = tuple(name for name, card in BASES.items() if not card.conflicting and card.lesson is None)
 
 
 def build(arch="small", n_classes=10):
     """A freshly initialised model (for training from scratch).
 
-    ``arch``: ``"small"`` (width 16) or ``"large"`` (width 32).
+    ``arch``: ``"small"`` (width 16), ``"large"`` (width 32) or ``"small-bn"``
+    (width 16 with a BatchNorm layer after each convolution, notebook 11).
     """
     check_choice("architecture", arch, tuple(ARCHITECTURES))
-    return SmallCNN(n_classes, width=ARCHITECTURES[arch])
+    return SmallCNN(n_classes, width=ARCHITECTURES[arch], batchnorm=arch in BATCHNORM_ARCHITECTURES)
 
 
 def check_model(model, *, n_classes=None, task="the data", class_names=None):
@@ -245,6 +276,45 @@ def freeze_up_to(model, n_trainable_blocks):
     for b in BLOCKS[len(BLOCKS) - n_trainable_blocks:]:
         unfreeze(model, b)
     return model
+
+
+def batchnorm_layers(model):
+    """The BatchNorm layers of a model, in order (none in the ``"small"`` and ``"large"`` architectures).
+
+    Taught in ``11_batchnorm_and_preprocessing``.
+
+    >>> len(batchnorm_layers(build("small-bn", n_classes=5))), len(batchnorm_layers(build("small", n_classes=5)))
+    (3, 0)
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+def freeze_batchnorm(model, frozen=True):
+    """Keep the model's BatchNorm layers in eval mode, whatever ``model.train()`` says; returns the model.
+
+    Taught in ``11_batchnorm_and_preprocessing``.  ``freeze`` (``requires_grad=False``)
+    stops the gradient, but a BatchNorm layer in training mode still normalises
+    each batch by that batch's own statistics and keeps updating its running
+    statistics towards the new data: a "frozen" backbone then changes.  After
+    ``freeze_batchnorm(model)`` the layers normalise with the statistics the
+    base was pretrained with and never update them, also inside ``train.fit``
+    (which calls ``model.train()`` every epoch).  ``frozen=False`` undoes it.
+    On a model without BatchNorm it changes nothing.
+
+    >>> model = freeze(load_base("scans-bn", n_classes=5), "backbone")
+    >>> _ = freeze_batchnorm(model).train()
+    >>> model.training, [layer.training for layer in batchnorm_layers(model)]
+    (True, [False, False, False])
+    """
+    if not isinstance(model, SmallCNN):
+        raise TypeError(f"model must be a course model (models.load_base(...) or models.build(...)), "
+                        f"got {type(model).__name__}.")
+    if not isinstance(frozen, bool):
+        raise TypeError(f"frozen must be True or False, got {frozen!r}.")
+    model.batchnorm_frozen = frozen
+    return model.train(model.training)
 
 
 def trainable_parts(model):

@@ -355,3 +355,91 @@ def test_audit_and_a_base_refuse_other_sizes_with_the_call_that_fixes_it(split):
     big_val = data.ImageSet(np.kron(va.images, np.ones((1, 2, 2), np.uint8)), va.labels, va.class_names, "40x40")
     with pytest.raises(ValueError, match=r"load_image_folder\(root, size=\(20, 20\)\)"):
         audit(big, big_val, base="scans-s")
+
+
+# --------------------------------------------------------------------------- issue 13: notebook 11's two rows
+def _bn_model(freeze_stats, train_head=True):
+    from course_lib import recipes, regularize
+    model = models.freeze(models.load_base("scans-bn", n_classes=5), "backbone")
+    if freeze_stats:
+        models.freeze_batchnorm(model)
+    if train_head:
+        few = data.load("clinic").take_per_class(2, seed=0)
+        recipes.feature_extract(model, few, epochs=1, batch_size=1, augment=regularize.augmenter(seed=0), seed=0,
+                                progress=False)
+    return model
+
+
+def test_frozen_batchnorm_in_training_mode_is_a_risk(split):
+    report = audit(*split, base="scans-bn", model=_bn_model(freeze_stats=False))
+    r = row(report, "frozen BatchNorm")
+    assert r.status == "risk" and "training mode" in r.finding and "models.freeze_batchnorm" in r.finding
+    assert "moved from the base's" in r.finding and r.notebook == "11_batchnorm_and_preprocessing"
+
+
+def test_frozen_batchnorm_moved_then_put_in_eval_mode_is_still_a_risk(split):
+    report = audit(*split, model=_bn_model(freeze_stats=False).eval())
+    r = row(report, "frozen BatchNorm")
+    assert r.status == "risk" and "eval mode now" in r.finding
+
+
+def test_frozen_batchnorm_no_false_alarm(split):
+    model = _bn_model(freeze_stats=True)
+    x, y = split[0].tensors()
+    with torch.no_grad():                                  # a fair head: the nearest class mean (as `probe` above)
+        feats = model.eval().features(x)
+        means = torch.stack([feats[y == c].mean(0) for c in range(5)])
+        model.head.weight.copy_(means)
+        model.head.bias.copy_(-0.5 * (means ** 2).sum(1))
+    fixed = audit(*split, base="scans-bn", model=model.train(), runs=GOOD_RUNS)
+    assert fixed.ok, fixed.text()
+    assert {r.status for r in fixed.rows} == {"ok"} and len(fixed.rows) == 12
+    assert row(fixed, "frozen BatchNorm").status == "ok"
+    tuned = models.load_base("scans-bn", n_classes=5).train()     # every layer trainable: training mode is intended
+    assert row(audit(*split, model=tuned), "frozen BatchNorm").status == "ok"
+    assert row(audit(*split, model=models.load_base("scans-bn", n_classes=5).eval()), "frozen BatchNorm").status == "ok"
+
+
+def test_no_batchnorm_rows_for_the_earlier_bases(split, probe):
+    """The earlier notebooks' audits keep their rows: no BatchNorm row without BatchNorm, no preprocessing row on
+    well-prepared images for a base whose card states no preprocessing."""
+    report = audit(*split, base="scans-s", model=probe)
+    assert [r.check for r in report.rows if "BatchNorm" in r.check or "preprocessing" in r.check] == []
+    assert len(report.rows) == 10
+
+
+def test_preprocessing_other_polarity_is_a_risk_for_every_base(split):
+    flipped = [ds.replace(images=255 - ds.images) for ds in split]
+    for base in ("scans-bn", "scans-s"):
+        r = row(audit(*flipped, base=base), "preprocessing vs the base")
+        assert r.status == "risk" and "other polarity" in r.finding and "255 - images" in r.finding
+    assert "The model card asks for" in row(audit(*flipped, base="scans-bn"), "preprocessing vs the base").finding
+
+
+def test_preprocessing_scaled_twice_is_a_risk(split):
+    dim = [ds.replace(images=ds.images.astype(np.float32) / 255 / 255) for ds in split]   # floats in 0..1/255
+    r = row(audit(*dim, base="scans-bn"), "preprocessing vs the base")
+    assert r.status == "risk" and "another range" in r.finding and "other polarity" not in r.finding
+
+
+def test_preprocessing_matched_is_ok_and_photos_have_no_polarity(split):
+    r = row(audit(*split, base="scans-bn"), "preprocessing vs the base")
+    assert r.status == "ok" and "match the source" in r.finding
+    # photos-l's source has no clear polarity (about half of the photos each way): never a polarity alarm
+    flipped = [ds.replace(images=255 - ds.images) for ds in split]
+    assert all(r.check != "preprocessing vs the base" or "polarity" not in r.finding
+               for r in audit(*flipped, base="photos-l").rows)
+
+
+def test_preprocessing_no_false_alarm_on_real_digits(digits_split):
+    for base in ("scans-bn", "scans-s"):
+        report = audit(*digits_split, base=base)
+        rows = [r for r in report.rows if r.check == "preprocessing vs the base"]
+        assert all(r.status == "ok" for r in rows), [r.finding for r in rows]
+    assert len([r for r in audit(*digits_split, base="scans-bn").rows if r.check == "preprocessing vs the base"]) == 1
+
+
+def test_pixel_profile():
+    scans = data.load("scans_test")
+    assert audit_module.pixel_profile(scans)[0] > 0.9
+    assert audit_module.pixel_profile(scans.replace(images=255 - scans.images))[0] < 0.1

@@ -108,3 +108,21 @@ def test_json_has_the_documented_fields_and_merges():
     assert merged["checks"][1]["passed"] is False and merged["checks"][0] == data["checks"][0]
     import json
     json.dumps(merged, allow_nan=False)          # valid JSON: no Infinity
+
+
+def test_merge_keeps_the_under_load_section_and_ignores_its_table():
+    """`make bench-load` writes its own section at the end; a merged bench must keep it whole, never read its rows."""
+    load = ("\n<!-- bench-load: start -->\n## Under load\n\n| notebook | idle | busy |\n|---|---|---|\n"
+            "| 00_a | 10 s | 12 s |\n\nOne thread keeps its pace.\n<!-- bench-load: end -->\n")
+    old = bench.markdown(*bench.summarize({("00_a", 0): _result("00_a", True, {"gain": 0.3}),
+                                           ("01_b", 0): _result("01_b", True, {"leak": 0.2})}), [0], 60) + load
+    new = bench.markdown(*bench.summarize({("01_b", 0): _result("01_b", False, {"leak": 0.05})}), [0], None)
+    text = bench.merge(old, new, ["01_b"])
+    assert text.endswith(load) and text.count("<!-- bench-load: start -->") == 1
+    assert text.split("## Lesson checks")[1].split("<!--")[0].count("| 00_a |") == 0   # its table stayed put
+    assert "| 01 | leak | 0/1 |" in text and "| 00 | gain | 1/1 |" in text
+    # a whole file from another checkout (every notebook's rows) merges only the named notebook's rows
+    other = bench.markdown(*bench.summarize({("00_a", 0): _result("00_a", True, {"gain": 0.9}),
+                                             ("01_b", 0): _result("01_b", False, {"leak": 0.05})}), [0], None)
+    text = bench.merge(old, other, ["01_b"])
+    assert "| 00 | gain | 1/1 | +0.300" in text and "+0.900" not in text

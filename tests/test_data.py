@@ -231,3 +231,19 @@ def test_float_seeds_are_refused_not_truncated():
                  lambda: data.split(clinic, seed=-1)):
         with pytest.raises(ValueError, match="seed must be a non-negative integer"):
             call()
+
+
+def test_the_batchnorm_base_is_checksummed():
+    """Notebook 11's base is listed in the manifest and verified before it loads, like every shipped file."""
+    manifest = data.read_manifest()
+    assert "bases/scans-bn.npz" in manifest["files"] and "bases/scans-bn.npz" in data.expected_files()
+    assert data.sha256(data.data_path("bases/scans-bn.npz")) == manifest["files"]["bases/scans-bn.npz"]["sha256"]
+    assert set(manifest["lesson_bases"]) == {"scans-bn"} and "scans-bn" not in manifest["bases"]
+
+
+def test_a_damaged_batchnorm_base_is_refused(data_copy):
+    from course_lib import models
+    path = data_copy / "bases" / "scans-bn.npz"
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(data.DataFileError, match=r"scans-bn\.npz is corrupted"):
+        models.load_base("scans-bn", n_classes=5)

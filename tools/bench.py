@@ -39,15 +39,21 @@ MARGIN_SD = 3.0      # a threshold sits at least this many standard deviations f
 MIN_RUNS = 20        # the course's seed rule: at least this many disjoint seed sets per notebook
 
 
-def seeds_for(count, stride):
-    """The SEEDs of the bench: ``0, stride, 2 * stride, ...``; with stride >= the seeds a notebook averages, disjoint.
+def seeds_for(count, stride, first=0):
+    """The SEEDs of the bench: ``first, first + stride, ...``; with stride >= the seeds a notebook averages, disjoint.
+
+    ``first`` > 0 gives a fresh set for a confirmatory run (``--first 60``: SEED = 60, 63, ..., 117),
+    disjoint from the default bench's when ``first >= count * stride``.
 
     >>> seeds_for(4, 3)
     [0, 3, 6, 9]
+    >>> seeds_for(2, 3, first=60)
+    [60, 63]
     """
-    if count < 1 or stride < 1:
-        raise ValueError(f"--seeds and --stride must be at least 1, got {count} and {stride}.")
-    return [i * stride for i in range(count)]
+    if count < 1 or stride < 1 or first < 0:
+        raise ValueError(f"--seeds and --stride must be at least 1 and --first at least 0, got {count}, {stride} "
+                         f"and {first}.")
+    return [first + i * stride for i in range(count)]
 
 
 def margin_sd(mean, sd, threshold, direction):
@@ -111,7 +117,8 @@ def markdown(nb_rows, check_rows, seeds, seconds, jobs=1):
         f"Made by `make bench` (`tools/bench.py`): every notebook run headless with papermill at {len(seeds)} seed "
         f"sets, SEED = {', '.join(map(str, seeds[:3]))}, ..., {seeds[-1]} (each run averages SEED, SEED+1, SEED+2, "
         f"so no two runs share a seed), on {platform.machine()} with "
-        + (f"{_threads()} torch thread(s), one notebook at a time, " if jobs == 1 else
+        + (f"{_threads()} torch thread(s) per notebook, " if seconds is None else    # merged: rows from several runs
+           f"{_threads()} torch thread(s), one notebook at a time, " if jobs == 1 else
            f"{jobs} notebooks at a time, one torch thread each (COURSE_THREADS=1), ")
         + f"Python {platform.python_version()}; "
         + (f"{seconds / 60:.0f} minutes in all." if seconds is not None else
@@ -193,15 +200,17 @@ def merge(old_text, new_text, notebooks):
     name in the run-time table, its two-digit number in the lesson-check table.
     """
     prefixes = {nb[:2] for nb in notebooks}
+    old_text, load = _split_load(old_text)       # the "Under load" section (make bench-load) stays as it is
+    new_text, _ = _split_load(new_text)
     old_sections = old_text.split("## Lesson checks")
     new_sections = new_text.split("## Lesson checks")
     if len(old_sections) != 2 or len(new_sections) != 2:
-        return new_text
+        return new_text + load
     merged = []
     for old, new in zip(old_sections, new_sections):
         kept = [r for r in old.splitlines() if _notebook_of(r) and _notebook_of(r)[:2] not in prefixes]
         lines = new.splitlines()
-        rows = [r for r in lines if _notebook_of(r)]
+        rows = [r for r in lines if _notebook_of(r) and _notebook_of(r)[:2] in prefixes]
         if not rows:
             merged.append(new)
             continue
@@ -211,13 +220,31 @@ def merge(old_text, new_text, notebooks):
         head = [r for i, r in enumerate(lines) if i < at and not _notebook_of(r)]
         tail = [r for i, r in enumerate(lines) if i > at and not _notebook_of(r)]
         merged.append("\n".join(head + everything + tail) + ("\n" if new.endswith("\n") else ""))
-    return "## Lesson checks".join(merged)
+    return "## Lesson checks".join(merged) + load
+
+
+LOAD_START = "<!-- bench-load: start -->"
+
+
+def _split_load(text):
+    """``(text before the "Under load" section, that section)``; the section runs from its marker to the end."""
+    at = text.find(LOAD_START)
+    if at < 0:
+        return text, ""
+    head = text[:at]
+    # the section's heading line sits just above its marker
+    cut = head.rstrip("\n").rfind("\n## ")
+    if cut >= 0 and "Under load" in head[cut:]:
+        at = cut + 1
+    return text[:at].rstrip("\n") + "\n", "\n" + text[at:]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nb", action="append", default=[], metavar="PREFIX", help="only these notebooks")
     parser.add_argument("--seeds", type=int, default=MIN_RUNS, help=f"number of runs (default {MIN_RUNS})")
+    parser.add_argument("--first", type=int, default=0,
+                        help="first SEED (default 0); a confirmatory run on fresh seeds: --first 60 --no-write")
     parser.add_argument("--stride", type=int, default=3,
                         help="SEED step between runs (default 3: each notebook averages SEED..SEED+2)")
     parser.add_argument("--jobs", type=int, default=1,
@@ -232,7 +259,7 @@ def main(argv=None):
         print("No notebooks to benchmark.", file=sys.stderr)
         return 2
     try:
-        seeds = seeds_for(args.seeds, args.stride)
+        seeds = seeds_for(args.seeds, args.stride, args.first)
     except ValueError as err:
         print(err, file=sys.stderr)
         return 2
