@@ -16,6 +16,7 @@ imbalance  skewed classes, class weights, logit adjustment (notebook 03)
 compare    did transfer help? a per-seed verdict against the control (notebook 07)
 strategies the frozen baseline, fine-tuning, scratch and LoRA side by side (notebooks 05, 08)
 regularize L2-SP, augmentation and the train-validation gap, for tiny data sets (notebook 06)
+layers     what a base's blocks know (filters, first-k-blocks transfer) and what a base costs (notebook 00)
 lora       LoRA written out: low-rank adapters, merged back for inference (notebook 08)
 audit      the capstone audit: every check on a split, base and runs (notebook 09)
 folders    read and write image folders (ImageFolder layout), clear errors for bad ones (notebook 09)
@@ -36,7 +37,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = ("world", "build", "data", "models", "train", "recipes", "leaks", "forgetting", "imbalance",
-               "domains", "strategies", "regularize", "compare", "lora", "audit", "folders", "repro", "plots", "lessons", "exercises", "notebook", "envcheck")
+               "domains", "strategies", "regularize", "layers", "compare", "lora", "audit", "folders", "repro", "plots", "lessons", "exercises", "notebook", "envcheck")
 
 
 def __getattr__(name):

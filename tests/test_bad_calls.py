@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from course_lib import (audit, build, compare, data, domains, envcheck, exercises, folders, forgetting,
-                        imbalance, leaks, lessons, lora, models, notebook, plots, recipes, regularize, repro, strategies,
+                        imbalance, layers, leaks, lessons, lora, models, notebook, plots, recipes, regularize, repro, strategies,
                         train, world)
 
 
@@ -294,6 +294,8 @@ BAD_CALLS = [
      ValueError, 'effect must be a finite number, got'),
     ('lesson_check str', lambda c: lessons.lesson_check("x", "0.5", at_least=0.1),
      ValueError, 'effect must be a single number, got'),
+    ('layers.transfer_blocks 4 blocks', lambda c: layers.transfer_blocks("scans-s", 4, n_classes=5),
+     ValueError, 'n_blocks must be a whole number from 0 to 3'),
     ('exercises get', lambda c: exercises.get("no-such"),
      LookupError, "No exercise"),
     ('close_to tol', lambda c: exercises.close_to(0.5, tol=-1),
