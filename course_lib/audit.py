@@ -116,11 +116,11 @@ MIN_RECALL_SHARE = 0.5
 # The names the audit reads as the frozen baseline and the non-transfer control in ``runs`` unless told
 # otherwise (audit(..., frozen=..., control=...)): the names strategies.run_strategies gives them.
 FROZEN_RUN, CONTROL_RUN = "frozen baseline", "from scratch"
-# Polarity: the share of images brighter on average than their median pixel (bright marks on a darker
+# Polarity: the share of images whose mean pixel is above their median pixel (bright marks on a darker
 # background).  Measured: the course's scans 1.00 (clinic 0.97, field station 0.99), scikit-learn's digits 1.00,
 # each of them inverted 0.00-0.03; the photos 0.49 (no clear polarity, so not checked).  A source counts as having
 # a polarity when its share lies outside CLEAR_POLARITY..1-CLEAR_POLARITY, and train's images as the other
-# polarity when their share lies on the other side of one half.
+# polarity when their share lies beyond CLEAR_POLARITY on the other side (in between: no clear polarity, no alarm).
 CLEAR_POLARITY = 0.2
 # Range: train's 99th-percentile pixel (after ImageSet.tensors scales to 0..1) divided by the source's.  Measured:
 # clinic 1.00, field station 0.93, digits 1.10 against the scans (0.89); images divided by 255 twice read 0.004.
@@ -551,7 +551,7 @@ def pixel_profile(images):
     """``(polarity, level)`` of an ImageSet's images: what the preprocessing row compares.
 
     Taught in ``11_batchnorm_and_preprocessing``.  ``polarity`` is the share of
-    images brighter on average than their median pixel (near 1: bright marks
+    images whose mean pixel is above their median pixel (near 1: bright marks
     on a dark background; near 0: dark marks on a light one); ``level`` is the
     99th percentile of the pixels as the model sees them (0..1).
 
@@ -574,10 +574,12 @@ def _preprocessing_row(base_name, train):
     (pol, level), (pol_src, level_src) = pixel_profile(train), pixel_profile(source)
     check, nb, said = "preprocessing vs the base", NOTEBOOKS["preprocessing"], []
     clear = not CLEAR_POLARITY <= pol_src <= 1 - CLEAR_POLARITY
-    if clear and (pol > 0.5) != (pol_src > 0.5):
-        said.append(f"{pol:.0%} of your images are brighter than their median pixel against {pol_src:.0%} of the "
-                    f"source's ({card.source!r}): the other polarity, so invert them (255 - images) before the "
-                    "base sees them")
+    other = pol < CLEAR_POLARITY if pol_src > 0.5 else pol > 1 - CLEAR_POLARITY     # clearly the other side
+    unclear = clear and not other and CLEAR_POLARITY <= pol <= 1 - CLEAR_POLARITY
+    if clear and other:
+        said.append(f"{pol:.0%} of your images have their mean pixel above their median pixel against "
+                    f"{pol_src:.0%} of the source's ({card.source!r}): the other polarity, so invert them "
+                    "(255 - images) before the base sees them")
     ratio = level / level_src if level_src > 0 else float("inf")
     if not 1 / MAX_RANGE_RATIO <= ratio <= MAX_RANGE_RATIO:
         said.append(f"your brightest pixels reach {level:.3g} (99th percentile, in the 0..1 the model sees) against "
@@ -586,10 +588,15 @@ def _preprocessing_row(base_name, train):
     wanted = f" The model card asks for: {card.preprocessing['how']}." if card.preprocessing else ""
     if said:
         return AuditRow(check, "risk", "; ".join(said) + "." + wanted, nb)
+    if unclear:
+        return AuditRow(check, "ok", f"your images have no clear polarity ({pol:.0%} have their mean pixel above "
+                        f"their median pixel, against {pol_src:.0%} of the source's, {card.source!r}), so no flip is "
+                        "called for; if they are not the kind of images the base was trained on, "
+                        f"see notebook 04. Range: 99th percentile {level:.2f}, source {level_src:.2f}.{wanted}", nb)
     if card.preprocessing is None:
         return None
-    return AuditRow(check, "ok", f"your images match the source of {base_name!r} in polarity ({pol:.0%} brighter "
-                    f"than their median pixel, source {pol_src:.0%}) and range (99th percentile {level:.2f}, "
+    return AuditRow(check, "ok", f"your images match the source of {base_name!r} in polarity ({pol:.0%} with their "
+                    f"mean pixel above their median, source {pol_src:.0%}) and range (99th percentile {level:.2f}, "
                     f"source {level_src:.2f}).{wanted}", nb)
 
 
@@ -603,12 +610,15 @@ def _batchnorm_row(model):
     training = [i for i in frozen if layers[i].training]
     moved = _stats_moved(model, layers)
     moved_frozen = {i: m for i, m in moved.items() if i in frozen and m > STATS_MOVED}
-    since = (f"; their running statistics have moved from the base's by up to {max(moved_frozen.values()):.2f} of "
-             "its standard deviations" if moved_frozen else "")
+    since = (f"; their running means have moved from the base's by up to {max(moved_frozen.values()):.2f} of "
+             "the base's standard deviations" if moved_frozen else "")
     if training:
+        updating = [i for i in training if layers[i].momentum != 0]
+        what = ("every training pass normalises by the batch and updates their running statistics" if updating else
+                "momentum 0 keeps the running statistics, but every training pass still normalises by the batch")
         return AuditRow(check, "risk", f"{len(training)} of {len(layers)} BatchNorm layers have frozen weights but "
-                        f"are in training mode: every training pass normalises by the batch and updates their "
-                        f"running statistics{since}. Call models.freeze_batchnorm(model) before training.", nb)
+                        f"are in training mode: {what}{since}. Call models.freeze_batchnorm(model) before "
+                        "training.", nb)
     if moved_frozen:
         return AuditRow(check, "risk", f"{len(moved_frozen)} frozen BatchNorm layers are in eval mode now, but{since[1:]}: "
                         "they were trained in training mode. Reload the base, call models.freeze_batchnorm(model), "

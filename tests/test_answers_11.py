@@ -49,6 +49,11 @@ def test_prediction_2_follows_the_measurement(keys):
     assert verdict(keys["11.p2"], "matched probe", prep=prep)[0]
     assert not verdict(keys["11.p2"], "fine-tuned", prep=prep)[0]
     assert "0.785" in keys["11.p2"].solution(prep=prep)
+    # the better fine-tuning is the one compared: here freeze_batchnorm's, above the matched probe
+    prep = dict(prep, **{"fine-tuned + freeze_batchnorm": [0.80, 0.82]})
+    assert verdict(keys["11.p2"], "fine-tuned", prep=prep)[0]
+    assert not verdict(keys["11.p2"], "matched probe", prep=prep)[0]
+    assert "fine-tuned + freeze_batchnorm 0.810" in keys["11.p2"].solution(prep=prep)
 
 
 def test_exercise_1_counts_the_running_statistics(keys):

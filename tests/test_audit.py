@@ -377,6 +377,17 @@ def test_frozen_batchnorm_in_training_mode_is_a_risk(split):
     assert "moved from the base's" in r.finding and r.notebook == "11_batchnorm_and_preprocessing"
 
 
+def test_frozen_batchnorm_momentum_zero_is_a_risk_without_claiming_updates(split):
+    model = _bn_model(freeze_stats=False, train_head=False)
+    for layer in models.batchnorm_layers(model):
+        layer.momentum = 0.0
+    r = row(audit(*split, base="scans-bn", model=model.train()), "frozen BatchNorm")
+    assert r.status == "risk" and "momentum 0 keeps the running statistics" in r.finding
+    assert "updates their running statistics" not in r.finding and "normalises by the batch" in r.finding
+    r = row(audit(*split, base="scans-bn", model=_bn_model(freeze_stats=False)), "frozen BatchNorm")
+    assert "updates their running statistics" in r.finding and "running means have moved" in r.finding
+
+
 def test_frozen_batchnorm_moved_then_put_in_eval_mode_is_still_a_risk(split):
     report = audit(*split, model=_bn_model(freeze_stats=False).eval())
     r = row(report, "frozen BatchNorm")
@@ -429,6 +440,18 @@ def test_preprocessing_matched_is_ok_and_photos_have_no_polarity(split):
     flipped = [ds.replace(images=255 - ds.images) for ds in split]
     assert all(r.check != "preprocessing vs the base" or "polarity" not in r.finding
                for r in audit(*flipped, base="photos-l").rows)
+
+
+def test_preprocessing_no_polarity_alarm_for_images_without_a_clear_polarity():
+    # photos (about half each way) against a base with a clear polarity (scans-s): no clear polarity, no "invert"
+    photos = data.split(data.load("photos"), how="stratified", seed=0)
+    report = audit(*photos, base="scans-s")
+    assert all("invert" not in r.finding for r in report.rows), report.text()
+    r = row(report, "preprocessing vs the base")
+    assert r.status == "ok" and "no clear polarity" in r.finding
+    # and still an alarm when the share lies clearly on the other side
+    flipped = [ds.replace(images=255 - ds.images) for ds in data.split(data.load("clinic"), how="group", seed=0)]
+    assert row(audit(*flipped, base="scans-s"), "preprocessing vs the base").status == "risk"
 
 
 def test_preprocessing_no_false_alarm_on_real_digits(digits_split):
