@@ -53,3 +53,9 @@ def test_the_link_check_catches_a_missing_page_and_a_missing_anchor(tmp_path):
 def test_the_site_builds_only_from_committed_files_and_never_executes():
     assert 'nb_execution_mode = "off"' in build_site.CONF
     assert "-W" in Path(build_site.__file__).read_text(encoding="utf-8")     # a warning (a broken ref) fails it
+
+
+def test_building_the_site_writes_nothing_into_the_repository(built_site):
+    """MyST-NB puts notebook copies next to Sphinx's output folder: that must be the staging area, not the repo."""
+    assert not (ROOT / "jupyter_execute").exists()
+    assert (built_site.parent / "site-html").exists() or (built_site.parent / "src").exists()

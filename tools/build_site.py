@@ -117,14 +117,19 @@ def build(out, src, quiet=True):
         raise SystemExit("site: Sphinx is not installed here. Run `make env` (it installs the course's "
                          "[dev] extras, Sphinx and MyST-NB among them), then `make site`.")
     stage(src)
-    if out.exists():
-        shutil.rmtree(out)
-    args = ["-b", "html", "-W", "--keep-going", "-n", str(src), str(out), "-d", str(src.parent / "site-doctrees")]
+    # MyST-NB writes its notebook copies next to Sphinx's output folder (``<html>/../jupyter_execute``), so
+    # Sphinx writes into the staging area and the finished site is copied to ``out``.
+    html = src.parent / "site-html"
+    for folder in (out, html):
+        if folder.exists():
+            shutil.rmtree(folder)
+    args = ["-b", "html", "-W", "--keep-going", "-n", str(src), str(html), "-d", str(src.parent / "site-doctrees")]
     if quiet:
         args.insert(0, "-q")
     status = build_main(args)
     if status:
-        raise SystemExit(f"site: Sphinx reported problems (above); the site in {out} is incomplete.")
+        raise SystemExit(f"site: Sphinx reported problems (above); the site in {html} is incomplete.")
+    shutil.copytree(html, out)
     (out / ".nojekyll").write_text("", encoding="utf-8")   # GitHub Pages: serve _static/ as it is
     return out
 
