@@ -55,7 +55,9 @@ def test_the_site_builds_only_from_committed_files_and_never_executes():
     assert "-W" in Path(build_site.__file__).read_text(encoding="utf-8")     # a warning (a broken ref) fails it
 
 
-def test_building_the_site_writes_nothing_into_the_repository(built_site):
+def test_building_the_site_writes_nothing_beside_its_output_folder(tmp_path):
     """MyST-NB puts notebook copies next to Sphinx's output folder: that must be the staging area, not the repo."""
-    assert not (ROOT / "jupyter_execute").exists()
-    assert (built_site.parent / "site-html").exists() or (built_site.parent / "src").exists()
+    (tmp_path / "repo").mkdir()
+    out = build_site.build(tmp_path / "repo" / "_site", tmp_path / "staging" / "src")
+    assert sorted(p.name for p in (tmp_path / "repo").iterdir()) == ["_site"]
+    assert (out / "index.html").exists() and (tmp_path / "staging" / "jupyter_execute").exists()
