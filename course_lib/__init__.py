@@ -20,6 +20,8 @@ layers     what a base's blocks know (filters, first-k-blocks transfer) and what
 lora       LoRA written out: low-rank adapters, merged back for inference (notebook 08)
 audit      the capstone audit: every check on a split, base and runs (notebook 09)
 folders    read and write image folders (ImageFolder layout), clear errors for bad ones (notebook 09)
+text       the text world: a generated language, its verb-final dialect, their files (notebook 12)
+lm         a tiny pretrained transformer: its loop, LoRA on attention, forgetting, layer probes (notebook 12)
 repro      seeding and the device helper
 plots      learning curves, comparisons, confusion matrices, grids
 lessons    ``lesson_check``: assert a lesson's claim and record it
@@ -37,7 +39,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = ("world", "build", "data", "models", "train", "recipes", "leaks", "forgetting", "imbalance",
-               "domains", "strategies", "regularize", "layers", "compare", "lora", "audit", "folders", "repro", "plots", "lessons", "exercises", "notebook", "envcheck")
+               "domains", "strategies", "regularize", "layers", "compare", "lora", "audit", "folders", "text", "lm", "repro", "plots", "lessons", "exercises", "notebook", "envcheck")
 
 
 def __getattr__(name):

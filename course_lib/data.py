@@ -93,9 +93,12 @@ def read_manifest(folder=None):
 
 def expected_files():
     """Every data file the course loads: the domains of ``DOMAINS`` and the bases of ``models.BASES``."""
+    from .lm import BASE_FILE
     from .models import BASES
+    from .text import FILES
 
-    return sorted({info["file"] for info in DOMAINS.values()} | {card.file for card in BASES.values()})
+    return sorted({info["file"] for info in DOMAINS.values()} | {card.file for card in BASES.values()}
+                  | {entry[0] for entry in FILES.values()} | {BASE_FILE})
 
 
 _VERIFIED = {}
