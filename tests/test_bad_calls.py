@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from course_lib import (audit, build, compare, data, domains, envcheck, exercises, folders, forgetting,
-                        imbalance, layers, leaks, lessons, lora, models, notebook, plots, recipes, regularize, repro, strategies,
-                        train, world)
+                        imbalance, layers, leaks, lessons, lm, lora, models, notebook, plots, recipes, regularize, repro,
+                        strategies, text, train, world)
 
 
 class Ctx:
@@ -347,7 +347,27 @@ BAD_CALLS = [
     ('notebook.seed_table list row', lambda c: notebook.seed_table({"frozen": [0.7]}),
      TypeError, "seed_table needs each row as \\{column: value\\}; row 'frozen' is a list"),
     ('notebook.explorer no controls', lambda c: notebook.explorer(lambda n: None),
-     TypeError, 'explorer needs at least one control'),]
+     TypeError, 'explorer needs at least one control'),
+    ('text.encode unknown word', lambda c: text.encode([["the", "unicorn", "runs", "."]]),
+     ValueError, "'unicorn' is not a word of the text world; its vocabulary is text\\.VOCAB"),
+    ('text.sentences zero', lambda c: text.sentences(0, seed=0),
+     ValueError, 'n must be greater than zero, got 0'),
+    ('text.load unknown file', lambda c: text.load("english"),
+     ValueError, "Unknown text file 'english'\\. Choose one of: 'source_test'"),
+    ('text.sentence unknown dialect', lambda c: text.sentence(np.random.default_rng(0), dialect="french"),
+     ValueError, "Unknown dialect 'french'\\. Choose one of: 'source', 'dialect'"),
+    ('lm.prepare unknown strategy', lambda c: lm.prepare(lm.load_lm(), "adapters"),
+     ValueError, "Unknown strategy 'adapters'\\. Choose one of: 'new head', 'lora', 'full'"),
+    ('lm.fit_lm words', lambda c: lm.fit_lm(lm.load_lm(), [["the", "cat", "runs", "."]], steps=1, lr=1e-3),
+     TypeError, 'data are words; encode them first: text\\.encode'),
+    ('lm.text_loss short rows', lambda c: lm.text_loss(lm.load_lm(), np.zeros((3, 10), dtype=np.int64)),
+     ValueError, 'data rows hold 10 tokens; the model reads rows of 16'),
+    ('lm.reset_part block 4', lambda c: lm.reset_part(lm.load_lm(), lm.load_lm(), 4),
+     ValueError, 'part must be one of embeddings, 1, 2, 3, head, got 4'),
+    ('lm.source_loss_at untracked', lambda c: lm.source_loss_at(lm.LMHistory(), 1.0),
+     ValueError, 'history must be an LMHistory from a run tracked with'),
+    ('lm.probe_layers unknown property', lambda c: lm.probe_layers(lm.load_lm(), lm.probe_set(8, 0), "tense"),
+     ValueError, "Unknown property 'tense'\\. Choose one of: 'number', 'animal'"),]
 
 
 def test_there_are_enough_bad_calls_covering_every_public_module():
